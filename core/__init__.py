@@ -1,0 +1,1 @@
+"""The functional core: decisions over plain values, no Faust or Kafka imports."""

@@ -1,0 +1,135 @@
+"""Intake: bytes from a bank or police topic -> a validated, normalised record, or a rejection.
+
+Every rejection carries the dead-letter code the contract names; the caller writes
+the dead letter and only then lets the offset be committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import orjson
+
+from core.bank_directory import BankDirectory
+from core.identifiers import Identifier, InvalidIdentifier, normalise
+from core.records import Ack, Report, ReportedAccount, Transfer
+from core.signatures import verify_report
+from core.timestamps import parse_rfc3339
+from schemas import JsonSchemaError, describe, validator
+
+DEFAULT_MAX_RECORD_BYTES = 1024 * 1024
+
+
+class Rejected(Exception):
+    """A record that cannot be processed; `code` is the contract's dead-letter code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+def decode_object(raw: bytes | None, max_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> dict[str, Any]:
+    if raw is None:
+        raise Rejected("invalid_json", "record has no value")
+    if len(raw) > max_bytes:
+        raise Rejected("too_large", f"record is {len(raw)} bytes; the limit is {max_bytes}")
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise Rejected("invalid_json", f"not UTF-8 JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise Rejected("invalid_json", f"expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+def _validate(name: str, data: dict[str, Any]) -> None:
+    try:
+        validator(name)(data)
+    except JsonSchemaError as exc:
+        raise Rejected("schema_violation", describe(exc)) from None
+
+
+def _timestamp(data: Mapping[str, Any], field: str) -> float:
+    try:
+        return parse_rfc3339(data[field])
+    except ValueError as exc:
+        raise Rejected(
+            "schema_violation", f"{field}: not a valid RFC 3339 timestamp ({exc})"
+        ) from None
+
+
+def _identifier(data: Mapping[str, Any], where: str) -> Identifier:
+    try:
+        return normalise(data["kind"], data["value"])
+    except InvalidIdentifier as exc:
+        raise Rejected("invalid_identifier", f"{where}.{exc}") from None
+
+
+def parse_transfer(raw: bytes | None, max_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> Transfer:
+    data = decode_object(raw, max_bytes)
+    _validate("transfer", data)
+    created_at = _timestamp(data, "created_at")
+    sender = data["sender"]
+    recipient = data["recipient"]
+    return Transfer(
+        bank_id=data["bank_id"],
+        transfer_id=data["transfer_id"],
+        sender=_identifier(sender, "sender"),
+        sender_bank=sender.get("bank_id") or data["bank_id"],
+        recipient=_identifier(recipient, "recipient"),
+        recipient_bank=recipient["bank_id"],
+        amount=int(data["amount"]),
+        currency=data["currency"],
+        status=data["status"],
+        created_at=created_at,
+        purpose=data.get("purpose"),
+    )
+
+
+def parse_report(
+    raw: bytes | None,
+    keys: Mapping[str, bytes],
+    directory: BankDirectory,
+    max_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+) -> Report:
+    data = decode_object(raw, max_bytes)
+    _validate("report", data)
+    # The signature is checked before anything in the report is trusted or normalised:
+    # a forged report must not even reach the identifier checks' error messages.
+    verdict = verify_report(data, keys)
+    if not verdict.ok:
+        raise Rejected("bad_signature", f"signature {verdict.reason}")
+    reported_at = _timestamp(data, "reported_at")
+    accounts = []
+    for index, account in enumerate(data.get("accounts") or ()):
+        identifier = _identifier(account, f"accounts[{index}]")
+        bank_id = account.get("bank_id")
+        if bank_id is None and identifier.kind == "iban":
+            bank_id = directory.bank_for_iban(identifier.value)
+        accounts.append(ReportedAccount(identifier, bank_id))
+    return Report(
+        report_id=data["report_id"],
+        action=data["action"],
+        fraud_type=data.get("fraud_type", "other"),
+        reported_at=reported_at,
+        issuer=data.get("issuer", ""),
+        case_number=data.get("case_number", ""),
+        accounts=tuple(accounts),
+    )
+
+
+def parse_ack(raw: bytes | None, max_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> Ack:
+    data = decode_object(raw, max_bytes)
+    _validate("ack", data)
+    return Ack(
+        command_id=data["command_id"],
+        bank_id=data["bank_id"],
+        status=data["status"],
+        amount_held=int(data.get("amount_held", 0)),
+        at=_timestamp(data, "at"),
+    )
+
+
+Parser = Callable[[bytes | None], Any]

@@ -1,0 +1,70 @@
+"""The command ledger: every command issued, and what its bank said about it.
+
+Acks move the business figures (tenge held, tenge escaped, acknowledgement
+latency); a command left unacknowledged past the SLA is re-sent once, with the
+same `command_id`, so a bank that lost it can act and a bank that has it drops it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+PENDING = "pending"
+MINOR_UNITS_PER_TENGE = 100
+
+
+@dataclass(slots=True)
+class LedgerEntry:
+    command: dict[str, Any]
+    issued_at: float
+    status: str = PENDING
+    resent: bool = False
+    acked_at: float | None = None
+
+    @property
+    def bank_id(self) -> str:
+        return str(self.command["bank_id"])
+
+    def overdue(self, now: float, sla_seconds: float) -> bool:
+        return self.status == PENDING and not self.resent and now - self.issued_at > sla_seconds
+
+
+@dataclass(frozen=True, slots=True)
+class AckOutcome:
+    verdict: str  # recorded | duplicate | unknown_command | wrong_bank
+    held_tenge: float = 0.0
+    escaped_tenge: float = 0.0
+    latency_seconds: float | None = None
+
+
+def record_issue(existing: LedgerEntry | None, command: dict[str, Any], at: float) -> LedgerEntry:
+    # A replayed issue keeps the first issue time and whatever the bank already said.
+    return existing if existing is not None else LedgerEntry(command, at)
+
+
+def record_ack(entry: LedgerEntry | None, ack: dict[str, Any]) -> AckOutcome:
+    if entry is None:
+        return AckOutcome("unknown_command")
+    if ack["bank_id"] != entry.bank_id:
+        # Only the bank a command was sent to can acknowledge it.
+        return AckOutcome("wrong_bank")
+    if entry.status != PENDING:
+        return AckOutcome("duplicate")
+    entry.status = ack["status"]
+    entry.acked_at = ack["at"]
+    amount = int(entry.command.get("amount", 0))
+    held = escaped = 0.0
+    if ack["status"] == "applied":
+        held = (ack.get("amount_held") or amount) / MINOR_UNITS_PER_TENGE
+    elif ack["status"] == "too_late":
+        escaped = amount / MINOR_UNITS_PER_TENGE
+    return AckOutcome("recorded", held, escaped, max(0.0, ack["at"] - entry.issued_at))
+
+
+def record_resend(entry: LedgerEntry | None, now: float, sla_seconds: float) -> bool:
+    """True when the command must be re-sent now (once, and only if still unacknowledged)."""
+    if entry is None or not entry.overdue(now, sla_seconds):
+        return False
+    entry.resent = True
+    return True

@@ -1,0 +1,402 @@
+"""Matching: the state of one identifier and how each event changes it.
+
+Every fact about an identifier lives in one `IdentifierState`, owned by the
+partition its key hashes to. Four kinds of event reach it, all keyed by the
+identifier:
+
+- `TransferIn`: a transfer *to* this identifier (hold it if we watch the identifier),
+- `TransferOut`: a transfer *from* it (follow the money if we watch it),
+- `Watch`: a report names it (hop 0) or tainted money reached it (hop >= 1),
+- `Revoke`: a report that supported it was withdrawn.
+
+`apply` returns the commands to issue and the events to send to *other*
+identifiers (suspects one hop further, revocations down the chain). It never
+reads another identifier's state: the cascade travels through the keyed stream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.command_ids import freeze_command_id, hold_command_id, release_command_id
+from core.identifiers import Identifier
+from core.policy import Policy
+from core.records import Transfer
+from core.timestamps import format_rfc3339
+
+# ---------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True, slots=True)
+class TransferIn:
+    transfer: Transfer
+
+
+@dataclass(frozen=True, slots=True)
+class TransferOut:
+    transfer: Transfer
+
+
+@dataclass(frozen=True, slots=True)
+class Watch:
+    """Why an identifier is watched: a report names it, or money from a watched one reached it."""
+
+    report_id: str
+    fraud_type: str
+    reported_at: float
+    hop: int
+    bank_id: str | None = None
+    via: str | None = None  # the upstream identifier key (hop >= 1)
+    transfer_key: str | None = None  # the tainted transfer that made it a suspect
+    amount: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Revoke:
+    report_id: str
+
+
+Event = TransferIn | TransferOut | Watch | Revoke
+
+# ---------------------------------------------------------------------------- state
+
+
+@dataclass(slots=True)
+class Support:
+    """One live report's hold on this identifier."""
+
+    report_id: str
+    fraud_type: str
+    reported_at: float
+    hop: int
+    inflows: dict[str, int] = field(default_factory=dict)  # tainted transfer key -> amount
+
+
+@dataclass(slots=True)
+class ActiveCommand:
+    """What is needed to release a command later."""
+
+    command_id: str
+    type: str
+    bank_id: str
+    hop: int
+    transfer: dict[str, str] | None = None
+
+
+@dataclass(slots=True)
+class IdentifierState:
+    banks: list[str] = field(default_factory=list)
+    supports: dict[str, Support] = field(default_factory=dict)
+    inflight: dict[str, Transfer] = field(default_factory=dict)
+    outflows: dict[str, Transfer] = field(default_factory=dict)
+    commands: dict[str, ActiveCommand] = field(default_factory=dict)
+    # report_id -> "recipient_key|transfer_key" already followed, for dedupe and the revoke cascade
+    spread: dict[str, list[str]] = field(default_factory=dict)
+    epoch: int = 0
+
+    @property
+    def watched(self) -> bool:
+        return bool(self.supports)
+
+    def is_empty(self) -> bool:
+        return not (self.supports or self.inflight or self.outflows or self.commands or self.epoch)
+
+
+# ---------------------------------------------------------------------------- outputs
+
+
+@dataclass(frozen=True, slots=True)
+class SendWatch:
+    identifier_key: str
+    watch: Watch
+
+
+@dataclass(frozen=True, slots=True)
+class SendRevoke:
+    identifier_key: str
+    report_id: str
+
+
+@dataclass(slots=True)
+class Outcome:
+    commands: list[dict[str, Any]] = field(default_factory=list)
+    forwards: list[SendWatch | SendRevoke] = field(default_factory=list)
+    # for metrics: how the counts of watched identifiers and in-flight transfers changed
+    watched_delta: int = 0
+    inflight_delta: int = 0
+
+
+# ---------------------------------------------------------------------------- transitions
+
+
+def apply(
+    state: IdentifierState, identifier_key: str, event: Event, now: float, policy: Policy
+) -> Outcome:
+    """Change `state` in place by one event and say what follows from it."""
+    outcome = Outcome()
+    was_watched = state.watched
+    inflight_before = len(state.inflight)
+    _prune(state, now, policy)
+    if isinstance(event, TransferIn):
+        _on_transfer_in(state, identifier_key, event.transfer, now, policy, outcome)
+    elif isinstance(event, TransferOut):
+        _on_transfer_out(state, identifier_key, event.transfer, policy, outcome)
+    elif isinstance(event, Watch):
+        _on_watch(state, identifier_key, event, now, policy, outcome)
+    else:
+        _on_revoke(state, identifier_key, event.report_id, now, outcome)
+    outcome.watched_delta = int(state.watched) - int(was_watched)
+    outcome.inflight_delta = len(state.inflight) - inflight_before
+    return outcome
+
+
+def _prune(state: IdentifierState, now: float, policy: Policy) -> None:
+    """Transfers older than the look-back window can never match a new report: forget them."""
+    horizon = now - policy.lookback_seconds
+    for bucket in (state.inflight, state.outflows):
+        stale = [key for key, t in bucket.items() if t.created_at < horizon]
+        for key in stale:
+            del bucket[key]
+
+
+def _on_transfer_in(
+    state: IdentifierState,
+    identifier_key: str,
+    transfer: Transfer,
+    now: float,
+    policy: Policy,
+    outcome: Outcome,
+) -> None:
+    if transfer.status != "initiated":
+        # Settled or cancelled: nothing left to hold.
+        state.inflight.pop(transfer.key, None)
+        return
+    state.inflight[transfer.key] = transfer
+    if len(state.inflight) > policy.max_inflight_per_identifier:
+        oldest = min(state.inflight.values(), key=lambda t: t.created_at)
+        del state.inflight[oldest.key]
+    if state.watched:
+        _learn_bank(state, identifier_key, transfer.recipient_bank, now, policy, outcome)
+        _hold(state, identifier_key, transfer, now, policy, outcome)
+
+
+def _on_transfer_out(
+    state: IdentifierState,
+    identifier_key: str,
+    transfer: Transfer,
+    policy: Policy,
+    outcome: Outcome,
+) -> None:
+    if transfer.status == "cancelled":
+        state.outflows.pop(transfer.key, None)
+        return
+    state.outflows[transfer.key] = transfer
+    for support in list(state.supports.values()):
+        _follow(state, identifier_key, support, transfer, policy, outcome)
+
+
+def _on_watch(
+    state: IdentifierState,
+    identifier_key: str,
+    watch: Watch,
+    now: float,
+    policy: Policy,
+    outcome: Outcome,
+) -> None:
+    support = state.supports.get(watch.report_id)
+    if support is None:
+        support = Support(watch.report_id, watch.fraud_type, watch.reported_at, watch.hop)
+        state.supports[watch.report_id] = support
+    else:
+        support.hop = min(support.hop, watch.hop)
+    if watch.transfer_key is not None:
+        support.inflows[watch.transfer_key] = watch.amount
+    # The banks that hold this account: named by the report, or seen as the recipient bank of
+    # transfers in flight to it (so the order in which report and transfer arrive does not matter).
+    known = {watch.bank_id} if watch.bank_id else set()
+    known.update(t.recipient_bank for t in state.inflight.values())
+    state.banks = sorted(known.union(state.banks))
+    # Look-back: transfers already in flight to this identifier.
+    for transfer in sorted(state.inflight.values(), key=lambda t: t.key):
+        _hold(state, identifier_key, transfer, now, policy, outcome)
+    _freeze_everywhere(state, identifier_key, now, policy, outcome)
+    # Follow the money that already left, before or after the report.
+    for transfer in sorted(state.outflows.values(), key=lambda t: t.key):
+        _follow(state, identifier_key, support, transfer, policy, outcome)
+
+
+def _on_revoke(
+    state: IdentifierState, identifier_key: str, report_id: str, now: float, outcome: Outcome
+) -> None:
+    if state.supports.pop(report_id, None) is None:
+        return
+    for followed in state.spread.pop(report_id, []):
+        recipient_key = followed.partition("|")[0]
+        outcome.forwards.append(SendRevoke(recipient_key, report_id))
+    if state.supports:
+        return  # another live report still supports every command here
+    account = Identifier.from_key(identifier_key).as_json()
+    for command in sorted(state.commands.values(), key=lambda c: c.command_id):
+        release: dict[str, Any] = {
+            "command_id": release_command_id(command.command_id),
+            "type": "release",
+            "bank_id": command.bank_id,
+            "account": account,
+            "releases": command.command_id,
+            "released_type": command.type,
+            "report_ids": [report_id],
+            "reason": "report_revoked",
+            "hop": command.hop,
+            "issued_at": format_rfc3339(now),
+        }
+        if command.transfer is not None:
+            release["transfer"] = command.transfer
+        outcome.commands.append(release)
+    state.commands.clear()
+    state.spread.clear()
+    state.epoch += 1
+
+
+# ---------------------------------------------------------------------------- decisions
+
+
+def _primary(state: IdentifierState) -> Support:
+    """The support a command is attributed to: the nearest hop, then the earliest report."""
+    return min(state.supports.values(), key=lambda s: (s.hop, s.reported_at, s.report_id))
+
+
+def _common(
+    state: IdentifierState, identifier_key: str, now: float, policy: Policy
+) -> dict[str, Any]:
+    primary = _primary(state)
+    return {
+        "account": Identifier.from_key(identifier_key).as_json(),
+        "report_ids": sorted(state.supports),
+        "fraud_type": primary.fraud_type,
+        "reason": "reported_account" if primary.hop == 0 else "mule_chain",
+        "hop": primary.hop,
+        "issued_at": format_rfc3339(now),
+        "expires_at": format_rfc3339(now + policy.command_lifetime_seconds),
+        # Optional, for latency figures: when the earliest supporting report was made.
+        "reported_at": format_rfc3339(min(s.reported_at for s in state.supports.values())),
+    }
+
+
+def _hold(
+    state: IdentifierState,
+    identifier_key: str,
+    transfer: Transfer,
+    now: float,
+    policy: Policy,
+    outcome: Outcome,
+) -> None:
+    if transfer.status != "initiated" or policy.is_carved_out(transfer.purpose):
+        return
+    window_start = min(s.reported_at for s in state.supports.values()) - policy.lookback_seconds
+    if transfer.created_at < window_start:
+        return
+    targets = [transfer.recipient_bank]
+    if transfer.bank_id != transfer.recipient_bank:
+        targets.append(transfer.bank_id)
+    for bank_id in targets:
+        command_id = hold_command_id(bank_id, transfer.key, state.epoch)
+        if command_id in state.commands:
+            continue
+        reference = {"bank_id": transfer.bank_id, "transfer_id": transfer.transfer_id}
+        command = {
+            "command_id": command_id,
+            "type": "hold_transfer",
+            "bank_id": bank_id,
+            "transfer": reference,
+            "amount": transfer.amount,
+            "currency": transfer.currency,
+            **_common(state, identifier_key, now, policy),
+            "transfer_created_at": format_rfc3339(transfer.created_at),
+        }
+        state.commands[command_id] = ActiveCommand(
+            command_id, "hold_transfer", bank_id, command["hop"], reference
+        )
+        outcome.commands.append(command)
+
+
+def _learn_bank(
+    state: IdentifierState,
+    identifier_key: str,
+    bank_id: str,
+    now: float,
+    policy: Policy,
+    outcome: Outcome,
+) -> None:
+    """A transfer to a watched phone or card tells us a bank that holds it: freeze there too."""
+    if bank_id in state.banks:
+        return
+    state.banks.append(bank_id)
+    state.banks.sort()
+    _freeze_everywhere(state, identifier_key, now, policy, outcome)
+
+
+def _amount_limit(state: IdentifierState) -> int | None:
+    """A reported account is frozen whole; a suspect only up to the tainted money it received."""
+    if any(s.hop == 0 for s in state.supports.values()):
+        return None
+    tainted: dict[str, int] = {}
+    for support in state.supports.values():
+        tainted.update(support.inflows)
+    return sum(tainted.values()) or None
+
+
+def _freeze_everywhere(
+    state: IdentifierState, identifier_key: str, now: float, policy: Policy, outcome: Outcome
+) -> None:
+    limit = _amount_limit(state)
+    for bank_id in state.banks:
+        command_id = freeze_command_id(bank_id, identifier_key, state.epoch, limit)
+        if command_id in state.commands:
+            continue
+        command = {
+            "command_id": command_id,
+            "type": "freeze_account",
+            "bank_id": bank_id,
+            **_common(state, identifier_key, now, policy),
+        }
+        if limit is not None:
+            command["amount_limit"] = limit
+        state.commands[command_id] = ActiveCommand(
+            command_id, "freeze_account", bank_id, command["hop"]
+        )
+        outcome.commands.append(command)
+
+
+def _follow(
+    state: IdentifierState,
+    identifier_key: str,
+    support: Support,
+    transfer: Transfer,
+    policy: Policy,
+    outcome: Outcome,
+) -> None:
+    if (
+        support.hop >= policy.hop_limit
+        or transfer.amount < policy.min_follow_amount
+        or policy.is_carved_out(transfer.purpose)
+        or transfer.created_at < support.reported_at - policy.lookback_seconds
+        or transfer.recipient.key == identifier_key
+    ):
+        return
+    marker = f"{transfer.recipient.key}|{transfer.key}"
+    followed = state.spread.setdefault(support.report_id, [])
+    if marker in followed:
+        return
+    followed.append(marker)
+    watch = Watch(
+        report_id=support.report_id,
+        fraud_type=support.fraud_type,
+        reported_at=support.reported_at,
+        hop=support.hop + 1,
+        bank_id=transfer.recipient_bank,
+        via=identifier_key,
+        transfer_key=transfer.key,
+        amount=transfer.amount,
+    )
+    outcome.forwards.append(SendWatch(transfer.recipient.key, watch))

@@ -1,0 +1,36 @@
+"""The hold policy: every tunable rule of matching in one documented object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Kazakhstan's rule: wages, pensions and social benefits still reach a blocked account.
+DEFAULT_CARVE_OUTS = frozenset({"salary", "pension", "social_benefit"})
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """What the platform holds, freezes and follows.
+
+    lookback_seconds: a report matches `initiated` transfers created up to this long
+        before it, and money that left a watched account this long before it is followed.
+    hop_limit: how many mule hops away from a reported account suspicion spreads.
+    min_follow_amount: transfers out of a watched account below this (minor units) are
+        not followed, so small everyday payments do not make a shop a suspect.
+    command_lifetime_seconds: holds and freezes lapse by themselves after this (`expires_at`).
+    carve_out_purposes: transfer purposes that are never held and never followed.
+    ack_sla_seconds: a command not acknowledged within this is counted overdue and re-sent once.
+    max_inflight_per_identifier: bound on the in-flight transfers remembered per recipient,
+        so one very busy merchant account cannot grow a single state entry without limit.
+    """
+
+    lookback_seconds: float = 72 * 3600.0
+    hop_limit: int = 3
+    min_follow_amount: int = 1
+    command_lifetime_seconds: float = 5 * 24 * 3600.0
+    carve_out_purposes: frozenset[str] = field(default=DEFAULT_CARVE_OUTS)
+    ack_sla_seconds: float = 60.0
+    max_inflight_per_identifier: int = 10_000
+
+    def is_carved_out(self, purpose: str | None) -> bool:
+        return purpose is not None and purpose in self.carve_out_purposes

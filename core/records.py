@@ -1,0 +1,53 @@
+"""The contract's input records after validation and normalisation: plain, typed values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.identifiers import Identifier
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    bank_id: str
+    transfer_id: str
+    sender: Identifier
+    sender_bank: str
+    recipient: Identifier
+    recipient_bank: str
+    amount: int
+    currency: str
+    status: str
+    created_at: float
+    purpose: str | None = None
+
+    @property
+    def key(self) -> str:
+        """`(bank_id, transfer_id)` names one transfer: transfer ids are unique per sending bank."""
+        return f"{self.bank_id}/{self.transfer_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class ReportedAccount:
+    identifier: Identifier
+    bank_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    report_id: str
+    action: str
+    fraud_type: str
+    reported_at: float
+    issuer: str
+    case_number: str
+    accounts: tuple[ReportedAccount, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    command_id: str
+    bank_id: str
+    status: str
+    amount_held: int
+    at: float
