@@ -1,0 +1,1 @@
+"""Faust agents, discovered by `streams.app`. Each is thin: read, call the core, write."""

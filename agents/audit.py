@@ -1,0 +1,35 @@
+"""The audit trail: every decision appended to `antifraud.audit` as a hash-chained record.
+
+One chain per partition of the internal audit-entries topic, so each chain has a
+single writer; the chain's head lives in a table and survives restarts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from core.audit_chain import AuditChain
+from streams import topics
+from streams.app import app, settings
+
+audit_out = topics.raw_topic(settings.topics.audit)
+
+audit_heads = topics.bytes_table(
+    "audit-heads",
+    "Per chain: the last record appended, to resume the chain after a restart.",
+)
+
+
+@app.agent(topics.audit_entries)
+async def audit_trail(stream: Any) -> None:
+    async for event in stream.events():
+        chain_id = f"chain-{event.message.partition}"
+        head_key = chain_id.encode()
+        head = audit_heads.get(head_key)
+        chain = AuditChain.resume(orjson.loads(head) if head else None)
+        record = chain.append(orjson.loads(event.value))
+        record["chain"] = chain_id
+        audit_heads[head_key] = orjson.dumps(record)
+        await audit_out.send(key=head_key, value=orjson.dumps(record))

@@ -1,0 +1,133 @@
+"""The command ledger agent: issued commands, bank acks, and the re-send of overdue commands."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import orjson
+
+from core.ledger import PENDING, LedgerEntry, record_ack, record_issue, record_resend
+from streams import metrics, topics
+from streams.app import app, settings
+from streams.emit import audit, command_topic_for, dead_letter, guarded
+
+log = logging.getLogger("antifraud")
+
+command_ledger = topics.bytes_table(
+    "command-ledger",
+    "Per command id: the command, when it was issued, and the bank's acknowledgement.",
+)
+
+# Command ids this worker already asked to re-send, so the timer does not ask twice.
+_resend_requested: set[bytes] = set()
+
+
+def _load(raw: bytes | None) -> LedgerEntry | None:
+    if raw is None:
+        return None
+    d = orjson.loads(raw)
+    return LedgerEntry(d["cmd"], d["issued_at"], d["status"], d["resent"], d["acked_at"])
+
+
+def _dump(entry: LedgerEntry) -> bytes:
+    return orjson.dumps(
+        {
+            "cmd": entry.command,
+            "issued_at": entry.issued_at,
+            "status": entry.status,
+            "resent": entry.resent,
+            "acked_at": entry.acked_at,
+        }
+    )
+
+
+@app.agent(topics.ledger_events)
+async def ledger(stream: Any) -> None:
+    async for event in stream.events():
+        await guarded(event, _ledger_one)
+
+
+async def _ledger_one(event: Any) -> None:
+    body = orjson.loads(event.value)
+    kind = body["e"]
+    entry = _load(command_ledger.get(event.key))
+    if kind == "issued":
+        if entry is None:
+            metrics.UNACKNOWLEDGED.labels(body["cmd"]["bank_id"]).inc()
+        command_ledger[event.key] = _dump(record_issue(entry, body["cmd"], body["at"]))
+    elif kind == "ack":
+        await _on_ack(event.key, entry, body)
+    elif kind == "due":
+        if record_resend(entry, time.time(), settings.policy.ack_sla_seconds):
+            assert entry is not None
+            command_ledger[event.key] = _dump(entry)
+            await command_topic_for(entry.bank_id).send(
+                key=entry.bank_id.encode(), value=orjson.dumps(entry.command)
+            )
+            metrics.OVERDUE.labels(entry.bank_id).inc()
+            log.warning(
+                "event=command_overdue command_id=%s bank=%s action=resent",
+                entry.command["command_id"],
+                entry.bank_id,
+            )
+            await audit({"kind": "resend", "command_id": entry.command["command_id"]})
+        _resend_requested.discard(event.key)
+
+
+async def _on_ack(key: bytes, entry: LedgerEntry | None, body: dict[str, Any]) -> None:
+    ack = body["ack"]
+    outcome = record_ack(entry, ack)
+    if outcome.verdict in {"unknown_command", "wrong_bank"}:
+        raw = body["payload"].encode() if body["payload_encoding"] == "utf-8" else None
+        message = (
+            f"command_id {ack['command_id']} was never issued"
+            if outcome.verdict == "unknown_command"
+            else f"command_id {ack['command_id']} was not issued to bank {ack['bank_id']}"
+        )
+        if raw is None:
+            import base64
+
+            raw = base64.b64decode(body["payload"])
+        await dead_letter(body["src"], raw, "unknown_command", message, settings.topics.bank_acks)
+        return
+    if outcome.verdict == "duplicate" or entry is None:
+        return
+    command_ledger[key] = _dump(entry)
+    bank = entry.bank_id
+    metrics.ACKS.labels(bank, ack["status"]).inc()
+    metrics.UNACKNOWLEDGED.labels(bank).dec()
+    if outcome.latency_seconds is not None:
+        metrics.ACK_LATENCY.labels(bank).observe(outcome.latency_seconds)
+    if outcome.held_tenge:
+        metrics.HELD_TENGE.labels(bank).inc(outcome.held_tenge)
+    if outcome.escaped_tenge:
+        metrics.ESCAPED_TENGE.labels(bank).inc(outcome.escaped_tenge)
+    await audit(
+        {
+            "kind": "ack",
+            "command_id": ack["command_id"],
+            "bank_id": bank,
+            "status": ack["status"],
+            "amount_held": ack.get("amount_held", 0),
+        }
+    )
+
+
+@app.timer(interval=max(0.5, min(5.0, settings.policy.ack_sla_seconds / 4)))
+async def find_overdue_commands() -> None:
+    """Scan this worker's ledger partitions; ask the ledger agent to re-send what is overdue.
+
+    The timer only asks: the decision and the table write happen in the agent,
+    in the command's own partition, like every other change of state.
+    """
+    now = time.time()
+    sla = settings.policy.ack_sla_seconds
+    for key, raw in list(command_ledger.items()):
+        if key in _resend_requested:
+            continue
+        entry = _load(raw)
+        if entry is not None and entry.status == PENDING and entry.overdue(now, sla):
+            _resend_requested.add(key)
+            await topics.ledger_events.send(key=key, value=b'{"e":"due"}')

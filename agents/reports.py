@@ -1,0 +1,71 @@
+"""The report registry: one entry per report id, so replays and revocations act exactly once."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+
+from core.reports import ReportEntry, decide
+from core.serde import dump_event
+from streams import topics
+from streams.app import app
+from streams.emit import audit, guarded
+
+log = logging.getLogger("antifraud")
+
+report_registry = topics.bytes_table(
+    "report-registry",
+    "Per report id: live or revoked, and the accounts it named.",
+)
+
+
+def _load(raw: bytes | None) -> ReportEntry | None:
+    if raw is None:
+        return None
+    data = orjson.loads(raw)
+    return ReportEntry(data["status"], data["fraud_type"], data["reported_at"], data["accounts"])
+
+
+@app.agent(topics.report_events)
+async def registry(stream: Any) -> None:
+    async for event in stream.events():
+        await guarded(event, _register)
+
+
+async def _register(event: Any) -> None:
+    report = orjson.loads(event.value)
+    decision = decide(_load(report_registry.get(event.key)), report)
+    if decision.entry is not None:
+        entry = decision.entry
+        report_registry[event.key] = orjson.dumps(
+            {
+                "status": entry.status,
+                "fraud_type": entry.fraud_type,
+                "reported_at": entry.reported_at,
+                "accounts": entry.accounts,
+            }
+        )
+    for identifier_key, follow_up in decision.events:
+        await topics.identifier_events.send(
+            key=identifier_key.encode(), value=dump_event(follow_up)
+        )
+    log.info(
+        "event=report report_id=%s action=%s verdict=%s accounts=%d",
+        report["report_id"],
+        report["action"],
+        decision.verdict,
+        len(report["accounts"]),
+    )
+    await audit(
+        {
+            "kind": "report",
+            "report_id": report["report_id"],
+            "action": report["action"],
+            "verdict": decision.verdict,
+            "issuer": report["issuer"],
+            "case_number": report["case_number"],
+            "accounts": len(report["accounts"]),
+        }
+    )

@@ -1,0 +1,55 @@
+"""The one Faust app. Agents register themselves through `autodiscover` of the `agents` package."""
+
+from __future__ import annotations
+
+import faust
+
+from streams.kafka_security import aiokafka_security_options, faust_credentials
+from streams.settings import Settings
+from streams.topic_admin import ensure_topics
+
+settings = Settings.from_env()
+
+
+class AntifraudApp(faust.App):
+    async def on_start(self) -> None:
+        await super().on_start()
+        # Before any consumer subscribes: see streams/topic_admin.py for why.
+        await ensure_topics(
+            settings.bootstrap_servers,
+            settings.topics.external(),
+            settings.partitions,
+            settings.replication_factor,
+            aiokafka_security_options(settings.security),
+        )
+
+
+app = AntifraudApp(
+    settings.app_id,
+    broker=settings.broker,
+    broker_credentials=faust_credentials(settings.security),
+    store=settings.store,
+    datadir=settings.data_dir,
+    autodiscover=["agents"],
+    origin="streams",
+    topic_partitions=settings.partitions,
+    topic_replication_factor=settings.replication_factor,
+    topic_allow_declare=True,
+    broker_session_timeout=settings.session_timeout,
+    broker_heartbeat_interval=settings.heartbeat_interval,
+    broker_commit_interval=1.0,
+    consumer_auto_offset_reset="earliest",
+    producer_acks=-1,
+    producer_linger_ms=2,
+    # At-least-once plus deterministic command ids: Faust's exactly_once has open
+    # duplicate/crash bugs (see README, "Delivery guarantees").
+    processing_guarantee="at_least_once",
+    web_host=settings.web_host,
+    web_port=settings.web_port,
+    # Faust's table, router and graph views would expose identifiers: off.
+    web_tables_enabled=False,
+    web_router_enabled=False,
+    web_graph_enabled=False,
+    web_stats_enabled=False,
+    table_standby_replicas=0,
+)

@@ -1,0 +1,26 @@
+"""The `antifraud` console command: Faust's own `app.main()`, with our verbs added to it."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+
+def import_agents() -> None:
+    """Import every agent module now, so a broken one stops the worker at once.
+
+    Faust's autodiscovery only logs a warning when a module fails to import and
+    then runs without that agent: a worker that silently matches nothing.
+    """
+    import agents
+
+    for module in pkgutil.iter_modules(agents.__path__):
+        importlib.import_module(f"agents.{module.name}")
+
+
+def main() -> None:
+    from streams import commands, web  # noqa: F401  (register the verbs, pages and timers)
+    from streams.app import app
+
+    import_agents()
+    app.main()

@@ -1,0 +1,143 @@
+"""Writing what leaves an agent: dead letters, bank commands, audit entries.
+
+Sends are buffered by the producer; Faust flushes the producer before it commits
+any offset (at-least-once), so a dead letter or a command is on the broker before
+the offset of the record that caused it is committed.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+
+from core.identifiers import mask
+from core.intake import Rejected
+from core.timestamps import format_rfc3339, parse_rfc3339
+from streams import metrics, topics
+from streams.app import settings
+
+log = logging.getLogger("antifraud")
+
+_known_command_topics: set[str] = set()
+
+
+def payload_text(raw: bytes | None) -> tuple[str, str]:
+    """The original bytes as text when they are UTF-8, else base64, and which one it is."""
+    if raw is None:
+        return "", "utf-8"
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return base64.b64encode(raw).decode("ascii"), "base64"
+
+
+def source_of(message: Any) -> dict[str, Any]:
+    key = message.key
+    if isinstance(key, bytes):
+        key = key.decode("utf-8", "replace")
+    return {
+        "topic": message.topic,
+        "partition": message.partition,
+        "offset": message.offset,
+        "key": key,
+    }
+
+
+async def dead_letter(
+    source: dict[str, Any], raw: bytes | None, code: str, message: str, input_topic: str = ""
+) -> None:
+    payload, encoding = payload_text(raw)
+    record = {
+        "error": {"code": code, "message": message},
+        "source": source,
+        "payload": payload,
+        "payload_encoding": encoding,
+        "rejected_at": format_rfc3339(time.time()),
+    }
+    key = source.get("key")
+    await topics.dead_letters.send(
+        key=key.encode() if isinstance(key, str) else None, value=orjson.dumps(record)
+    )
+    metrics.DEAD_LETTERS.labels(code).inc()
+    if input_topic:
+        metrics.RECORDS.labels(input_topic, "dead_lettered").inc()
+    log.warning(
+        "event=dead_letter code=%s topic=%s partition=%s offset=%s",
+        code,
+        source["topic"],
+        source["partition"],
+        source["offset"],
+    )
+    await audit({"kind": "rejection", "code": code, "source": source})
+
+
+async def guarded(event: Any, handle: Callable[[Any], Awaitable[None]]) -> None:
+    """Run one record through `handle`; whatever goes wrong, the record ends in the dead letters.
+
+    Faust acks a record even when its agent raises, so an exception that escaped
+    here would lose the record silently: every failure becomes a dead letter.
+    """
+    try:
+        await handle(event)
+    except Rejected as rejected:
+        await dead_letter(
+            source_of(event.message),
+            event.value,
+            rejected.code,
+            rejected.message,
+            event.message.topic,
+        )
+    except Exception as exc:  # a bug must neither lose the record nor stop the worker
+        log.exception("event=internal_error topic=%s", event.message.topic)
+        await dead_letter(
+            source_of(event.message),
+            event.value,
+            "internal_error",
+            f"{type(exc).__name__}: {exc}",
+            event.message.topic,
+        )
+
+
+def command_topic_for(bank_id: str) -> Any:
+    """One shared topic, or one per bank so Kafka ACLs can give each bank only its own."""
+    if not settings.per_bank_topics:
+        return topics.bank_commands
+    name = f"{settings.topics.bank_commands}.{bank_id}"
+    _known_command_topics.add(name)
+    return topics.raw_topic(name)
+
+
+async def issue_command(command: dict[str, Any], now: float) -> None:
+    value = orjson.dumps(command)
+    await command_topic_for(command["bank_id"]).send(key=command["bank_id"].encode(), value=value)
+    await topics.ledger_events.send(
+        key=command["command_id"].encode(),
+        value=orjson.dumps({"e": "issued", "cmd": command, "at": now}),
+    )
+    kind = command["type"]
+    metrics.COMMANDS.labels(kind, command["reason"], command.get("fraud_type", "other")).inc()
+    if "reported_at" in command:
+        metrics.REPORT_TO_COMMAND.labels(kind).observe(now - parse_rfc3339(command["reported_at"]))
+    if "transfer_created_at" in command:
+        metrics.TRANSFER_TO_COMMAND.observe(now - parse_rfc3339(command["transfer_created_at"]))
+    log.info(
+        "event=command type=%s command_id=%s bank=%s account=%s reason=%s hop=%s",
+        kind,
+        command["command_id"],
+        command["bank_id"],
+        mask(command["account"]["value"]),
+        command["reason"],
+        command["hop"],
+    )
+    await audit({"kind": "command", "command": command})
+
+
+async def audit(entry: dict[str, Any]) -> None:
+    """Queue an audit entry; the audit agent chains it (agents/audit.py)."""
+    entry.setdefault("at", format_rfc3339(time.time()))
+    await topics.audit_entries.send(key=None, value=orjson.dumps(entry))

@@ -1,0 +1,125 @@
+"""Business metrics, on the same registry as Faust's own Prometheus sensor.
+
+Labels are low-cardinality on purpose: topic, outcome, code, command type,
+reason, fraud type, bank BIC. Never an account number.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+# Event time to emit: from sub-second holds up to the look-back window.
+_LATENCY_BUCKETS = (
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1,
+    2.5,
+    5,
+    10,
+    30,
+    60,
+    300,
+    3600,
+    6 * 3600,
+    24 * 3600,
+    72 * 3600,
+)
+
+UP = Gauge("antifraud_up", "1 while the worker process runs", registry=REGISTRY)
+RECORDS = Counter(
+    "antifraud_records_total",
+    "Records read from the contract's input topics",
+    ["topic", "outcome"],
+    registry=REGISTRY,
+)
+DEAD_LETTERS = Counter(
+    "antifraud_dead_letters_total",
+    "Records rejected to the dead-letter topic",
+    ["code"],
+    registry=REGISTRY,
+)
+COMMANDS = Counter(
+    "antifraud_commands_total",
+    "Commands issued to banks",
+    ["type", "reason", "fraud_type"],
+    registry=REGISTRY,
+)
+REPORT_TO_COMMAND = Histogram(
+    "antifraud_report_to_command_seconds",
+    "Report's reported_at to the command's emission",
+    ["type"],
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+TRANSFER_TO_COMMAND = Histogram(
+    "antifraud_transfer_to_command_seconds",
+    "Transfer's created_at to its hold's emission",
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+WATCHED_IDENTIFIERS = Gauge(
+    "antifraud_watched_identifiers",
+    "Identifiers watched (reported or suspect) on this worker",
+    registry=REGISTRY,
+)
+INFLIGHT_TRANSFERS = Gauge(
+    "antifraud_inflight_transfers",
+    "Initiated transfers remembered for look-back on this worker",
+    registry=REGISTRY,
+)
+HELD_TENGE = Counter(
+    "antifraud_held_amount_tenge_total",
+    "Amounts banks report held (acks with status applied)",
+    ["bank_id"],
+    registry=REGISTRY,
+)
+ESCAPED_TENGE = Counter(
+    "antifraud_escaped_amount_tenge_total",
+    "Amounts already gone when the hold arrived (too_late)",
+    ["bank_id"],
+    registry=REGISTRY,
+)
+ACKS = Counter(
+    "antifraud_acks_total",
+    "Bank acknowledgements",
+    ["bank_id", "status"],
+    registry=REGISTRY,
+)
+ACK_LATENCY = Histogram(
+    "antifraud_ack_latency_seconds",
+    "Command issued to the bank's acknowledgement",
+    ["bank_id"],
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+UNACKNOWLEDGED = Gauge(
+    "antifraud_unacknowledged_commands",
+    "Commands issued and not yet acknowledged",
+    ["bank_id"],
+    registry=REGISTRY,
+)
+OVERDUE = Counter(
+    "antifraud_overdue_commands_total",
+    "Commands not acknowledged within the SLA",
+    ["bank_id"],
+    registry=REGISTRY,
+)
+CONSUMER_LAG = Gauge(
+    "antifraud_consumer_lag",
+    "Records not yet processed, summed over this worker's partitions",
+    ["topic"],
+    registry=REGISTRY,
+)
+LAST_TRANSFER = Gauge(
+    "antifraud_last_transfer_timestamp_seconds",
+    "Unix time of the last transfer seen from a bank",
+    ["bank_id"],
+    registry=REGISTRY,
+)

@@ -1,0 +1,151 @@
+"""One settings object, fed by environment variables (flags may mirror them).
+
+Every name, default and meaning is listed in README.md, "Configuration".
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from core.bank_directory import BankDirectory
+from core.policy import DEFAULT_CARVE_OUTS, Policy
+from core.signatures import load_key_file, parse_report_keys
+
+
+def _env(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name, "").strip()
+    return value if value else default
+
+
+def _bool(text: str) -> bool:
+    return text.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Topics:
+    transfers: str = "antifraud.transfers"
+    reports: str = "antifraud.reports"
+    bank_acks: str = "antifraud.bank-acks"
+    bank_commands: str = "antifraud.bank-commands"
+    dead_letter: str = "antifraud.dead-letter"
+    audit: str = "antifraud.audit"
+    # internal: the identifier-keyed stream, the report registry, the command ledger
+    identifier_events: str = "antifraud.internal.identifier-events"
+    report_events: str = "antifraud.internal.report-events"
+    ledger_events: str = "antifraud.internal.ledger-events"
+    audit_entries: str = "antifraud.internal.audit-entries"
+
+    def external(self) -> tuple[str, ...]:
+        return (
+            self.transfers,
+            self.reports,
+            self.bank_acks,
+            self.bank_commands,
+            self.dead_letter,
+            self.audit,
+        )
+
+
+@dataclass(frozen=True)
+class Security:
+    """Kafka client security; empty means PLAINTEXT."""
+
+    protocol: str = "PLAINTEXT"  # PLAINTEXT | SSL | SASL_PLAINTEXT | SASL_SSL
+    sasl_mechanism: str = "SCRAM-SHA-512"
+    sasl_username: str = ""
+    sasl_password: str = field(default="", repr=False)
+    ssl_cafile: str = ""
+    ssl_certfile: str = ""
+    ssl_keyfile: str = ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    broker: str = "kafka://localhost:9092"
+    web_host: str = "0.0.0.0"
+    web_port: int = 6066
+    data_dir: str = "./antifraud-data"
+    store: str = "rocksdb://"
+    app_id: str = "antifraud"
+    partitions: int = 8
+    replication_factor: int = 1
+    report_keys_spec: str = field(default="", repr=False)
+    report_key_file: str = ""
+    bank_directory_file: str = ""
+    max_record_bytes: int = 1024 * 1024
+    session_timeout: float = 10.0
+    heartbeat_interval: float = 1.0
+    per_bank_topics: bool = False
+    log_level: str = "info"
+    topics: Topics = field(default_factory=Topics)
+    policy: Policy = field(default_factory=Policy)
+    security: Security = field(default_factory=Security)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        e = os.environ if env is None else env
+        carve_outs = _env(e, "ANTIFRAUD_CARVE_OUT_PURPOSES", ",".join(sorted(DEFAULT_CARVE_OUTS)))
+        return cls(
+            broker=_env(e, "ANTIFRAUD_BROKER", "kafka://localhost:9092"),
+            web_host=_env(e, "ANTIFRAUD_WEB_HOST", "0.0.0.0"),
+            web_port=int(_env(e, "ANTIFRAUD_WEB_PORT", "6066")),
+            data_dir=_env(e, "ANTIFRAUD_DATA_DIR", "./antifraud-data"),
+            store=_env(e, "ANTIFRAUD_STORE", "rocksdb://"),
+            app_id=_env(e, "ANTIFRAUD_APP_ID", "antifraud"),
+            partitions=int(_env(e, "ANTIFRAUD_PARTITIONS", "8")),
+            replication_factor=int(_env(e, "ANTIFRAUD_REPLICATION_FACTOR", "1")),
+            report_keys_spec=_env(e, "ANTIFRAUD_REPORT_KEYS", ""),
+            report_key_file=_env(e, "ANTIFRAUD_REPORT_KEY_FILE", ""),
+            bank_directory_file=_env(e, "ANTIFRAUD_BANK_DIRECTORY", ""),
+            max_record_bytes=int(_env(e, "ANTIFRAUD_MAX_RECORD_BYTES", str(1024 * 1024))),
+            session_timeout=float(_env(e, "ANTIFRAUD_SESSION_TIMEOUT", "10")),
+            heartbeat_interval=float(_env(e, "ANTIFRAUD_HEARTBEAT_INTERVAL", "1")),
+            per_bank_topics=_bool(_env(e, "ANTIFRAUD_PER_BANK_TOPICS", "false")),
+            log_level=_env(e, "ANTIFRAUD_LOG_LEVEL", "info"),
+            topics=Topics(
+                transfers=_env(e, "ANTIFRAUD_TOPIC_TRANSFERS", Topics.transfers),
+                reports=_env(e, "ANTIFRAUD_TOPIC_REPORTS", Topics.reports),
+                bank_acks=_env(e, "ANTIFRAUD_TOPIC_BANK_ACKS", Topics.bank_acks),
+                bank_commands=_env(e, "ANTIFRAUD_TOPIC_BANK_COMMANDS", Topics.bank_commands),
+                dead_letter=_env(e, "ANTIFRAUD_TOPIC_DEAD_LETTER", Topics.dead_letter),
+                audit=_env(e, "ANTIFRAUD_TOPIC_AUDIT", Topics.audit),
+            ),
+            policy=Policy(
+                lookback_seconds=float(_env(e, "ANTIFRAUD_LOOKBACK_HOURS", "72")) * 3600,
+                hop_limit=int(_env(e, "ANTIFRAUD_HOP_LIMIT", "3")),
+                min_follow_amount=int(_env(e, "ANTIFRAUD_MIN_FOLLOW_AMOUNT", "1")),
+                command_lifetime_seconds=float(_env(e, "ANTIFRAUD_COMMAND_LIFETIME_HOURS", "120"))
+                * 3600,
+                carve_out_purposes=frozenset(p.strip() for p in carve_outs.split(",") if p.strip()),
+                ack_sla_seconds=float(_env(e, "ANTIFRAUD_ACK_SLA_SECONDS", "60")),
+            ),
+            security=Security(
+                protocol=_env(e, "ANTIFRAUD_SECURITY_PROTOCOL", "PLAINTEXT").upper(),
+                sasl_mechanism=_env(e, "ANTIFRAUD_SASL_MECHANISM", "SCRAM-SHA-512"),
+                sasl_username=_env(e, "ANTIFRAUD_SASL_USERNAME", ""),
+                sasl_password=_env(e, "ANTIFRAUD_SASL_PASSWORD", ""),
+                ssl_cafile=_env(e, "ANTIFRAUD_SSL_CAFILE", ""),
+                ssl_certfile=_env(e, "ANTIFRAUD_SSL_CERTFILE", ""),
+                ssl_keyfile=_env(e, "ANTIFRAUD_SSL_KEYFILE", ""),
+            ),
+        )
+
+    @cached_property
+    def report_keys(self) -> dict[str, bytes]:
+        keys = parse_report_keys(self.report_keys_spec)
+        if self.report_key_file:
+            keys.update(load_key_file(self.report_key_file))
+        return keys
+
+    @cached_property
+    def bank_directory(self) -> BankDirectory:
+        return BankDirectory.load(self.bank_directory_file or None)
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """`kafka://h1:9092;h2:9092` (Faust's form) -> `h1:9092,h2:9092` for plain Kafka clients."""
+        hosts = self.broker.replace("kafka://", "").replace(";", ",")
+        return ",".join(h.strip() for h in hosts.split(",") if h.strip())

@@ -1,0 +1,52 @@
+"""`GET /health` and `GET /metrics` on ANTIFRAUD_WEB_PORT, and the figures computed on a timer."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from faust.sensors.prometheus import setup_prometheus_sensors
+from faust.web import Request, Response, View
+
+from streams import metrics
+from streams.app import app
+
+# Faust's own sensor (messages, commits, rebalances...) on the same registry as ours.
+setup_prometheus_sensors(app, pattern="/metrics", registry=metrics.REGISTRY, name_prefix="faust")
+metrics.UP.set(1)
+
+
+def processing_state() -> tuple[bool, str]:
+    """Processing means: partitions assigned, not rebalancing, tables recovered."""
+    if app.rebalancing:
+        return False, "rebalancing"
+    tables: Any = app.tables  # the TableManager's public type does not declare .recovery
+    if not tables.recovery.completed.is_set():
+        return False, "recovering tables"
+    if not app.consumer.assignment():
+        return False, "no partitions assigned yet"
+    return True, "processing"
+
+
+@app.page("/health")
+async def health(self: View, request: Request) -> Response:
+    ok, state = processing_state()
+    return self.json(
+        {"status": "ok" if ok else "starting", "state": state}, status=200 if ok else 503
+    )
+
+
+@app.timer(interval=5.0)
+async def measure_consumer_lag() -> None:
+    """Lag per input topic on this worker's partitions: highwater minus the next offset to read."""
+    lag: dict[str, int] = defaultdict(int)
+    consumer: Any = app.consumer
+    for tp in consumer.assignment():
+        highwater = consumer.highwater(tp)
+        position = consumer._read_offset.get(tp)  # last offset handed to an agent
+        if highwater is None:
+            continue
+        next_offset = (position + 1) if position is not None else 0
+        lag[tp.topic] += max(0, highwater - next_offset)
+    for topic, value in lag.items():
+        metrics.CONSUMER_LAG.labels(topic).set(value)
