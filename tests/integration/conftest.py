@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from streams.embedded_broker import EmbeddedBroker
+from streams.worker_process import FAST_GROUP, WorkerProcess
 from tests.integration.kafka_io import Bus
-from tests.integration.worker import FAST_GROUP, WorkerProcess
 
 REPORT_KEYS = {"test-1": b"integration-secret-one", "test-2": b"integration-secret-two"}
 ACK_SLA_SECONDS = 4

@@ -15,9 +15,9 @@ from streams.simulation import (
     report,
     transfer,
 )
+from streams.worker_process import WorkerProcess
 from tests.integration.conftest import REPORT_KEYS
 from tests.integration.kafka_io import Bus, about
-from tests.integration.worker import WorkerProcess
 
 TRANSFERS = "antifraud.transfers"
 REPORTS = "antifraud.reports"

@@ -1,4 +1,4 @@
-"""A real `antifraud worker` process, as an operator would start it, for the integration tests."""
+"""A real `antifraud worker` child process, started as an operator would: for demo, bench, tests."""
 
 from __future__ import annotations
 
