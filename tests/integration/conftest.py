@@ -10,23 +10,46 @@ import pytest
 
 from streams.embedded_broker import EmbeddedBroker
 from streams.worker_process import FAST_GROUP, WorkerProcess
+from tests.integration.apache_kafka import ApacheKafka
 from tests.integration.kafka_io import Bus
 
 REPORT_KEYS = {"test-1": b"integration-secret-one", "test-2": b"integration-secret-two"}
 ACK_SLA_SECONDS = 4
+KAFKA_GROUP = {"ANTIFRAUD_SESSION_TIMEOUT": "6", "ANTIFRAUD_HEARTBEAT_INTERVAL": "1"}
+
+
+class Broker:
+    """What the tests need of a broker, whichever lane runs."""
+
+    def __init__(self, bootstrap: str, lane: str) -> None:
+        self.bootstrap = bootstrap
+        self.lane = lane
+
+    @property
+    def url(self) -> str:
+        return "kafka://" + self.bootstrap.replace(",", ";")
 
 
 @pytest.fixture(scope="session")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
+def broker(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Broker]:
+    lane = request.config.getoption("--broker")
     logs = tmp_path_factory.mktemp("broker")
-    with EmbeddedBroker(log_file=logs / "broker.log") as embedded:
-        yield embedded
+    if lane == "apache-kafka":
+        with ApacheKafka() as kafka:
+            yield Broker(kafka.start_single(logs), lane)
+    else:
+        with EmbeddedBroker(log_file=logs / "broker.log") as embedded:
+            yield Broker(embedded.bootstrap, lane)
 
 
 @pytest.fixture(scope="session")
-def worker_env() -> dict[str, str]:
+def worker_env(broker: Broker) -> dict[str, str]:
+    # The embedded broker answers a join after half the session timeout: keep it short there.
+    group = FAST_GROUP if broker.lane == "embedded" else KAFKA_GROUP
     return {
-        **FAST_GROUP,
+        **group,
         "ANTIFRAUD_STORE": "rocksdb://",
         "ANTIFRAUD_PARTITIONS": "4",
         "ANTIFRAUD_REPORT_KEYS": ",".join(f"{k}={v.decode()}" for k, v in REPORT_KEYS.items()),
@@ -37,7 +60,7 @@ def worker_env() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def worker(
-    broker: EmbeddedBroker, worker_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+    broker: Broker, worker_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[WorkerProcess]:
     process = WorkerProcess(broker.url, tmp_path_factory.mktemp("worker"), worker_env)
     process.start()
@@ -46,7 +69,7 @@ def worker(
 
 
 @pytest.fixture(scope="session")
-def bus(broker: EmbeddedBroker) -> Iterator[Bus]:
+def bus(broker: Broker) -> Iterator[Bus]:
     connection = Bus(broker.bootstrap)
     yield connection
     connection.close()
@@ -64,9 +87,3 @@ def serial() -> int:
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     return tmp_path
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/integration" in str(item.fspath):
-            item.add_marker(pytest.mark.integration)
