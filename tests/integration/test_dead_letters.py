@@ -1,0 +1,199 @@
+"""Bad input never crashes the worker and is never lost: each dead-letter code, end to end."""
+
+from __future__ import annotations
+
+import base64
+import time
+from typing import Any
+
+import orjson
+import pytest
+
+from core.signatures import sign_report
+from streams.simulation import identifier, make_iban, make_phone, report, transfer
+from streams.worker_process import WorkerProcess
+from tests.integration.conftest import REPORT_KEYS
+from tests.integration.kafka_io import Bus, about
+
+TRANSFERS = "antifraud.transfers"
+REPORTS = "antifraud.reports"
+ACKS = "antifraud.bank-acks"
+DEAD = "antifraud.dead-letter"
+COMMANDS = "antifraud.bank-commands"
+
+
+def valid_transfer(serial: int, recipient_phone: str) -> dict[str, Any]:
+    return transfer(
+        f"T-dl-{serial}",
+        "CASPKZKA",
+        identifier("iban", make_iban("722", 40_000_000 + serial)),
+        identifier("phone", recipient_phone, "HSBKKZKX"),
+        1_500_000,
+        time.time(),
+    )
+
+
+def by_key(key: str) -> Any:
+    return lambda record: record["source"]["key"] == key
+
+
+BAD_TRANSFERS: list[tuple[str, bytes | None, str]] = [
+    ("invalid_json", b"{not json", "not UTF-8 JSON"),
+    ("invalid_json", b"\xff\xfe\x00garbage", "not UTF-8 JSON"),
+    ("invalid_json", b"[1, 2, 3]", "expected a JSON object"),
+    ("invalid_json", b'"a string"', "expected a JSON object"),
+]
+
+
+@pytest.mark.parametrize(("code", "payload", "message_part"), BAD_TRANSFERS)
+def test_undecodable_records_are_dead_lettered(
+    worker: WorkerProcess,
+    bus: Bus,
+    serial: int,
+    code: str,
+    payload: bytes,
+    message_part: str,
+) -> None:
+    dead = bus.reader(DEAD)
+    key = f"bad-{serial}"
+    bus.send(TRANSFERS, payload, key=key)
+    bus.flush()
+    [letter] = dead.wait_for(by_key(key))
+    assert letter["error"]["code"] == code
+    assert message_part in letter["error"]["message"]
+    assert letter["source"]["topic"] == TRANSFERS
+    assert isinstance(letter["source"]["offset"], int)
+    if letter["payload_encoding"] == "base64":
+        assert base64.b64decode(letter["payload"]) == payload
+    else:
+        assert letter["payload"].encode() == payload
+    dead.close()
+
+
+def test_schema_violation_names_the_field(worker: WorkerProcess, bus: Bus, serial: int) -> None:
+    dead = bus.reader(DEAD)
+    record = valid_transfer(serial, make_phone(serial + 11))
+    record["amount"] = 0
+    bus.send(TRANSFERS, record, key=f"schema-{serial}")
+    bus.flush()
+    [letter] = dead.wait_for(by_key(f"schema-{serial}"))
+    assert letter["error"]["code"] == "schema_violation"
+    assert letter["error"]["message"].startswith("amount:")
+    assert orjson.loads(letter["payload"]) == record
+    dead.close()
+
+
+def test_invalid_identifier(worker: WorkerProcess, bus: Bus, serial: int) -> None:
+    dead = bus.reader(DEAD)
+    record = valid_transfer(serial, make_phone(serial + 12))
+    record["sender"] = {"kind": "iban", "value": "KZ00125KZT5004100100"}  # wrong check digits
+    bus.send(TRANSFERS, record, key=f"ident-{serial}")
+    bus.flush()
+    [letter] = dead.wait_for(by_key(f"ident-{serial}"))
+    assert letter["error"]["code"] == "invalid_identifier"
+    assert "mod-97" in letter["error"]["message"]
+    dead.close()
+
+
+def test_too_large(worker: WorkerProcess, bus: Bus, serial: int) -> None:
+    dead = bus.reader(DEAD)
+    record = valid_transfer(serial, make_phone(serial + 13))
+    record["padding"] = "x" * (70 * 1024)  # the suite's worker allows 64 KiB
+    bus.send(TRANSFERS, record, key=f"large-{serial}")
+    bus.flush()
+    [letter] = dead.wait_for(by_key(f"large-{serial}"))
+    assert letter["error"]["code"] == "too_large"
+    assert "limit is 65536" in letter["error"]["message"]
+    dead.close()
+
+
+@pytest.mark.parametrize("forgery", ["unsigned", "unknown_key", "wrong_secret", "tampered"])
+def test_bad_signature_blocks_nothing(
+    worker: WorkerProcess, bus: Bus, serial: int, forgery: str
+) -> None:
+    dead = bus.reader(DEAD)
+    commands = bus.reader(COMMANDS)
+    phone = make_phone(serial + 14)
+    report_id = f"R-forged-{forgery}-{serial}"
+    body = report(report_id, [identifier("phone", phone, "HSBKKZKX")], time.time())
+    if forgery == "unknown_key":
+        body = sign_report(body, "rogue", b"not-a-configured-key")
+    elif forgery == "wrong_secret":
+        body = sign_report(body, "test-1", b"guessed-secret")
+    elif forgery == "tampered":
+        # A genuine signed report replayed with another account in it.
+        body = sign_report(body, "test-1", REPORT_KEYS["test-1"])
+        body["accounts"] = [identifier("phone", make_phone(serial + 15), "HSBKKZKX")]
+    bus.send(REPORTS, body, key=report_id)
+    # A transfer to the account: with a forged report it must not be held.
+    bus.send(
+        TRANSFERS,
+        transfer(
+            f"T-forged-{forgery}-{serial}",
+            "CASPKZKA",
+            identifier("iban", make_iban("722", 41_000_000 + serial)),
+            identifier("phone", phone, "HSBKKZKX"),
+            2_000_000,
+            time.time(),
+        ),
+        key=f"T-forged-{forgery}-{serial}",
+    )
+    bus.flush()
+    [letter] = dead.wait_for(by_key(report_id))
+    assert letter["error"]["code"] == "bad_signature"
+    commands.settle(2.0)
+    forged_accounts = [phone, make_phone(serial + 15)]
+    assert commands.values(about(forged_accounts)) == []
+    dead.close()
+    commands.close()
+
+
+def test_ack_for_unknown_command(worker: WorkerProcess, bus: Bus, serial: int) -> None:
+    dead = bus.reader(DEAD)
+    command_id = f"{serial:032x}"
+    ack = {
+        "command_id": command_id,
+        "bank_id": "HSBKKZKX",
+        "status": "applied",
+        "amount_held": 100,
+        "at": "2026-11-29T09:05:02Z",
+    }
+    bus.send(ACKS, ack, key=command_id)
+    bus.flush()
+    [letter] = dead.wait_for(by_key(command_id))
+    assert letter["error"]["code"] == "unknown_command"
+    assert letter["source"]["topic"] == ACKS
+    assert orjson.loads(letter["payload"]) == ack
+    dead.close()
+
+
+def test_worker_keeps_processing_after_bad_records(
+    worker: WorkerProcess, bus: Bus, serial: int
+) -> None:
+    dead = bus.reader(DEAD)
+    commands = bus.reader(COMMANDS)
+    phone = make_phone(serial + 16)
+    for i in range(30):
+        bus.send(TRANSFERS, b"\x00" * (i + 1), key=f"junk-{serial}-{i}")
+        bus.send(REPORTS, b'{"report_id": 1}', key=f"junk-r-{serial}-{i}")
+    bus.send(
+        REPORTS,
+        report(
+            f"R-after-junk-{serial}",
+            [identifier("phone", phone, "HSBKKZKX")],
+            time.time(),
+            keys=REPORT_KEYS,
+        ),
+        key=f"R-after-junk-{serial}",
+    )
+    record = valid_transfer(serial, phone)
+    record["an_unknown_field"] = {"ignored": True}  # the contract says: ignored, not rejected
+    bus.send(TRANSFERS, record, key=record["transfer_id"])
+    bus.flush()
+    dead.wait_for(lambda r: r["source"]["key"].startswith(f"junk-r-{serial}-"), count=30)
+    dead.wait_for(lambda r: r["source"]["key"].startswith(f"junk-{serial}-"), count=30)
+    holds = commands.wait_for(lambda c: c["type"] == "hold_transfer" and about([phone])(c), count=2)
+    assert {c["bank_id"] for c in holds} == {"CASPKZKA", "HSBKKZKX"}
+    assert worker.alive()
+    dead.close()
+    commands.close()
