@@ -19,7 +19,7 @@ def import_agents() -> None:
 
 
 def main() -> None:
-    from streams import commands, web  # noqa: F401  (register the verbs, pages and timers)
+    from streams import audit_tool, commands, web  # noqa: F401  (register verbs, pages, timers)
     from streams.app import app
 
     import_agents()
