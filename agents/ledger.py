@@ -11,7 +11,7 @@ import orjson
 from core.ledger import PENDING, LedgerEntry, record_ack, record_issue, record_resend
 from streams import metrics, topics
 from streams.app import app, settings
-from streams.emit import audit, command_topic_for, dead_letter, guarded
+from streams.emit import audit, command_topic_for, dead_letter, guarded, payload_bytes
 
 log = logging.getLogger("antifraud")
 
@@ -63,7 +63,7 @@ async def _ledger_one(event: Any) -> None:
         if record_resend(entry, time.time(), settings.policy.ack_sla_seconds):
             assert entry is not None
             command_ledger[event.key] = _dump(entry)
-            await command_topic_for(entry.bank_id).send(
+            await (await command_topic_for(entry.bank_id)).send(
                 key=entry.bank_id.encode(), value=orjson.dumps(entry.command)
             )
             metrics.OVERDUE.labels(entry.bank_id).inc()
@@ -80,16 +80,12 @@ async def _on_ack(key: bytes, entry: LedgerEntry | None, body: dict[str, Any]) -
     ack = body["ack"]
     outcome = record_ack(entry, ack)
     if outcome.verdict in {"unknown_command", "wrong_bank"}:
-        raw = body["payload"].encode() if body["payload_encoding"] == "utf-8" else None
+        raw = payload_bytes(body["payload"], body["payload_encoding"])
         message = (
             f"command_id {ack['command_id']} was never issued"
             if outcome.verdict == "unknown_command"
             else f"command_id {ack['command_id']} was not issued to bank {ack['bank_id']}"
         )
-        if raw is None:
-            import base64
-
-            raw = base64.b64decode(body["payload"])
         await dead_letter(body["src"], raw, "unknown_command", message, settings.topics.bank_acks)
         return
     if outcome.verdict == "duplicate" or entry is None:

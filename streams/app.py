@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import faust
 
 from streams.kafka_security import aiokafka_security_options, faust_credentials
@@ -11,9 +13,19 @@ from streams.topic_admin import ensure_topics
 settings = Settings.from_env()
 
 
+log = logging.getLogger("antifraud")
+
+
 class AntifraudApp(faust.App):
     async def on_start(self) -> None:
         await super().on_start()
+        if not settings.report_keys:
+            log.warning(
+                "event=unsigned_reports_accepted !!! ANTIFRAUD_REPORT_KEYS is not set: police "
+                "reports are NOT verified and anyone who can write to %s can freeze accounts. "
+                "Configure report keys before production use. !!!",
+                settings.topics.reports,
+            )
         # Before any consumer subscribes: see streams/topic_admin.py for why.
         await ensure_topics(
             settings.bootstrap_servers,

@@ -20,6 +20,8 @@ from core.intake import Rejected
 from core.timestamps import format_rfc3339, parse_rfc3339
 from streams import metrics, topics
 from streams.app import settings
+from streams.kafka_security import aiokafka_security_options
+from streams.topic_admin import ensure_topics
 
 log = logging.getLogger("antifraud")
 
@@ -34,6 +36,11 @@ def payload_text(raw: bytes | None) -> tuple[str, str]:
         return raw.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         return base64.b64encode(raw).decode("ascii"), "base64"
+
+
+def payload_bytes(text: str, encoding: str) -> bytes:
+    """The inverse of `payload_text`."""
+    return base64.b64decode(text) if encoding == "base64" else text.encode("utf-8")
 
 
 def source_of(message: Any) -> dict[str, Any]:
@@ -103,18 +110,29 @@ async def guarded(event: Any, handle: Callable[[Any], Awaitable[None]]) -> None:
         )
 
 
-def command_topic_for(bank_id: str) -> Any:
+async def command_topic_for(bank_id: str) -> Any:
     """One shared topic, or one per bank so Kafka ACLs can give each bank only its own."""
     if not settings.per_bank_topics:
         return topics.bank_commands
     name = f"{settings.topics.bank_commands}.{bank_id}"
-    _known_command_topics.add(name)
+    if name not in _known_command_topics:
+        # The worker creates what it writes to (operators may pre-create them with ACLs).
+        await ensure_topics(
+            settings.bootstrap_servers,
+            [name],
+            settings.partitions,
+            settings.replication_factor,
+            aiokafka_security_options(settings.security),
+        )
+        _known_command_topics.add(name)
     return topics.raw_topic(name)
 
 
 async def issue_command(command: dict[str, Any], now: float) -> None:
     value = orjson.dumps(command)
-    await command_topic_for(command["bank_id"]).send(key=command["bank_id"].encode(), value=value)
+    await (await command_topic_for(command["bank_id"])).send(
+        key=command["bank_id"].encode(), value=value
+    )
     await topics.ledger_events.send(
         key=command["command_id"].encode(),
         value=orjson.dumps({"e": "issued", "cmd": command, "at": now}),

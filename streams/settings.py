@@ -137,7 +137,12 @@ class Settings:
     def report_keys(self) -> dict[str, bytes]:
         keys = parse_report_keys(self.report_keys_spec)
         if self.report_key_file:
-            keys.update(load_key_file(self.report_key_file))
+            from_file = load_key_file(self.report_key_file)
+            clash = sorted(set(keys) & set(from_file))
+            if clash:
+                # Two secrets for one key id: refuse rather than silently pick one.
+                raise ValueError(f"report key ids set twice (env and key file): {clash}")
+            keys.update(from_file)
         return keys
 
     @cached_property
