@@ -24,7 +24,9 @@ REPORT = {
 }
 
 
-def run_sign(tmp_path: Path, *args: str, secret: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_sign(
+    tmp_path: Path, *args: str, secret: str | None = None
+) -> subprocess.CompletedProcess[str]:
     path = tmp_path / "report.json"
     path.write_bytes(orjson.dumps(REPORT))
     env = {k: v for k, v in os.environ.items() if k != "ANTIFRAUD_SIGNING_SECRET"}
