@@ -34,6 +34,10 @@ class AntifraudApp(faust.App):
             settings.replication_factor,
             aiokafka_security_options(settings.security),
         )
+        # Serve /health and /metrics from the start, so "not ready yet" is a 503 an
+        # orchestrator can see, not a refused connection (Faust would start the web
+        # server only after table recovery; the later call is then a no-op).
+        await self.on_started_init_web_server()
 
 
 app = AntifraudApp(

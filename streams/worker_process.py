@@ -44,7 +44,7 @@ class WorkerProcess:
             **self.extra_env,
         }
 
-    def start(self, timeout: float = 60.0) -> WorkerProcess:
+    def start(self, timeout: float = 60.0, wait: bool = True) -> WorkerProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 (kept open for the process's life)
         antifraud = Path(sys.executable).parent / "antifraud"
@@ -56,7 +56,8 @@ class WorkerProcess:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self.wait_healthy(timeout)
+        if wait:
+            self.wait_healthy(timeout)
         return self
 
     def health(self) -> int:
