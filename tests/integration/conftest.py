@@ -58,6 +58,18 @@ def worker_env(broker: Broker) -> dict[str, str]:
     }
 
 
+CONTRACT_TOPICS = ("TRANSFERS", "REPORTS", "BANK_ACKS", "BANK_COMMANDS", "DEAD_LETTER", "AUDIT")
+
+
+def isolated_env(worker_env: dict[str, str], app_id: str) -> dict[str, str]:
+    """A worker with its own group, internal and contract topics: it shares nothing with others."""
+    return {
+        **worker_env,
+        "ANTIFRAUD_APP_ID": app_id,
+        **{f"ANTIFRAUD_TOPIC_{name}": f"{app_id}.{name.lower()}" for name in CONTRACT_TOPICS},
+    }
+
+
 @pytest.fixture(scope="session")
 def worker(
     broker: Broker, worker_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory

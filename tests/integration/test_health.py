@@ -6,29 +6,13 @@ import time
 from pathlib import Path
 
 from streams.worker_process import WorkerProcess
-from tests.integration.conftest import Broker
+from tests.integration.conftest import Broker, isolated_env
 
 
 def test_health_is_503_until_processing_then_200(
     broker: Broker, worker_env: dict[str, str], tmp_path: Path
 ) -> None:
-    # Its own app id and topics, so this worker touches nothing the session worker owns.
-    env = {
-        **worker_env,
-        "ANTIFRAUD_APP_ID": "antifraud-health",
-        "ANTIFRAUD_STORE": "memory://",
-        **{
-            f"ANTIFRAUD_TOPIC_{name}": f"health.{name.lower()}"
-            for name in (
-                "TRANSFERS",
-                "REPORTS",
-                "BANK_ACKS",
-                "BANK_COMMANDS",
-                "DEAD_LETTER",
-                "AUDIT",
-            )
-        },
-    }
+    env = {**isolated_env(worker_env, "antifraud-health"), "ANTIFRAUD_STORE": "memory://"}
     worker = WorkerProcess(broker.url, tmp_path, env, name="health-worker")
     seen: list[int] = []
     worker.start(wait=False)  # we watch it come up
