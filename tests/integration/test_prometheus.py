@@ -26,6 +26,20 @@ class Prometheus:
     def __init__(self, port: int) -> None:
         self.base = f"http://127.0.0.1:{port}"
 
+    def wait_ready(self, timeout: float) -> None:
+        """The port opens before the TSDB is loaded; /-/ready says 200 only once queries work."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.base}/-/ready", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass  # HTTPError 503 and refused connections alike: not ready yet
+            if time.monotonic() > deadline:
+                raise AssertionError(f"Prometheus not ready after {timeout} s")
+            time.sleep(0.2)
+
     def query(self, expression: str) -> float:
         url = f"{self.base}/api/v1/query?" + urllib.parse.urlencode({"query": expression})
         with urllib.request.urlopen(url, timeout=5) as response:
@@ -71,6 +85,7 @@ def prometheus(worker: WorkerProcess, tmp_path: Path) -> Iterator[Prometheus]:
     try:
         wait_for_port("127.0.0.1", port, 30)
         server = Prometheus(port)
+        server.wait_ready(timeout=60)
         server.wait_until_above('up{job="antifraud"}', 0, timeout=30)
         yield server
     finally:
