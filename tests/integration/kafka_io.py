@@ -10,6 +10,8 @@ import orjson
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient
 
+from schemas import validator
+
 
 class Bus:
     """Publish to and read from the broker the worker uses, like an integrating bank would."""
@@ -96,6 +98,13 @@ def topic_names(bootstrap: str) -> set[str]:
         return set(admin.list_topics())
     finally:
         admin.close()
+
+
+def conforms(record_name: str, records: Iterable[dict[str, Any]]) -> None:
+    """Every record validates against the contract's JSON Schema (schemas/json/<name>.json)."""
+    check = validator(record_name)
+    for record in records:
+        check(record)
 
 
 def about(identifiers: Iterable[str]) -> Callable[[dict[str, Any]], bool]:

@@ -13,7 +13,7 @@ from core.signatures import sign_report
 from streams.simulation import identifier, make_iban, make_phone, report, transfer
 from streams.worker_process import WorkerProcess
 from tests.integration.conftest import REPORT_KEYS
-from tests.integration.kafka_io import Bus, about
+from tests.integration.kafka_io import Bus, about, conforms
 
 TRANSFERS = "antifraud.transfers"
 REPORTS = "antifraud.reports"
@@ -59,6 +59,7 @@ def test_undecodable_records_are_dead_lettered(
     bus.send(TRANSFERS, payload, key=key)
     bus.flush()
     [letter] = dead.wait_for(by_key(key))
+    conforms("dead_letter", [letter])
     assert letter["error"]["code"] == code
     assert message_part in letter["error"]["message"]
     assert letter["source"]["topic"] == TRANSFERS

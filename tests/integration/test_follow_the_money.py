@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import orjson
 from kafka import KafkaProducer
 
 from streams.audit_tool import read_topic, verify_records
@@ -23,7 +24,7 @@ from streams.simulation import (
 )
 from streams.worker_process import WorkerProcess
 from tests.integration.conftest import ACK_SLA_SECONDS, REPORT_KEYS, Broker
-from tests.integration.kafka_io import Bus, about
+from tests.integration.kafka_io import Bus, about, conforms
 
 TRANSFERS = "antifraud.transfers"
 REPORTS = "antifraud.reports"
@@ -59,6 +60,7 @@ def pay(
 
 def summary(commands: list[dict[str, Any]]) -> set[tuple[Any, ...]]:
     """(type, bank, account, hop, amount_limit or transfer id) per distinct command id."""
+    conforms("command", commands)
     out = set()
     for c in {c["command_id"]: c for c in commands}.values():
         detail = (
@@ -161,6 +163,7 @@ def test_revocation_releases_only_what_the_revoked_report_caused(
         if c["type"] != "release" and c["account"]["value"] in {first["value"], own_mule["value"]}
     }
     assert released == expected
+    conforms("command", releases)
     assert all(c["reason"] == "report_revoked" for c in releases)
     assert all(c["report_ids"] == [f"R-one-{s}"] for c in releases)
     # What the second report supports stays: nothing of the shared mule or second was released.
@@ -270,6 +273,7 @@ def test_audit_verify_reports_intact_and_catches_tampering(
     # The earlier tests produced decisions; the chains must be intact.
     records = read_topic(broker.bootstrap, "antifraud.audit")
     assert len(records) > 10
+    conforms("audit_record", (orjson.loads(r.value) for r in records))
     verdicts = verify_records(records)
     assert verdicts and all(v.intact for v in verdicts.values())
     cli = Path(sys.executable).parent / "antifraud"

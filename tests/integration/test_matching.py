@@ -17,7 +17,7 @@ from streams.simulation import (
 )
 from streams.worker_process import WorkerProcess
 from tests.integration.conftest import REPORT_KEYS
-from tests.integration.kafka_io import Bus, about
+from tests.integration.kafka_io import Bus, about, conforms
 
 TRANSFERS = "antifraud.transfers"
 REPORTS = "antifraud.reports"
@@ -65,6 +65,7 @@ def test_forward_match_holds_at_both_banks_and_freezes(
         ),
     )
     found = commands.wait_for(about([phone]), count=3)
+    conforms("command", found)
     by_type = sorted((c["type"], c["bank_id"]) for c in unique_ids(found).values())
     assert by_type == [
         ("freeze_account", HALYK),
