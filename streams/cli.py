@@ -19,7 +19,8 @@ def import_agents() -> None:
 
 
 def main() -> None:
-    from streams import audit_tool, commands, web  # noqa: F401  (register verbs, pages, timers)
+    # Importing these registers their verbs, web pages and timers on the app.
+    from streams import audit_tool, commands, demo, simulate, web  # noqa: F401
     from streams.app import app
 
     import_agents()

@@ -7,6 +7,7 @@ are built exactly as the contract shows them, so they exercise the real intake.
 from __future__ import annotations
 
 import random
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -105,7 +106,7 @@ def report(
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "report_id": report_id,
-        "case_number": f"2610001{abs(hash(report_id)) % 10**8:08d}",
+        "case_number": f"2610001{zlib.crc32(report_id.encode()) % 10**8:08d}",
         "action": action,
         "fraud_type": fraud_type,
         "reported_at": format_rfc3339(reported_at),
@@ -125,23 +126,91 @@ def revocation(
     return report(report_id, [], revoked_at, keys=keys, action="revoke")
 
 
+@dataclass(frozen=True)
+class Step:
+    """One record of a scenario, due `delay` seconds after the scenario starts."""
+
+    delay: float
+    kind: str  # "transfer" | "report"
+    record: dict[str, Any]
+
+
 @dataclass
 class Scenario:
-    """Timed records: ("transfer" | "report", record). `fraud` lists the fraudsters' accounts."""
+    """One fraud case as timed records, and what the contract promises to command for it.
 
-    records: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    `expected_holds` lists `(bank that must hold, sending bank, transfer_id)`;
+    `expected_freezes` lists `(bank, normalised account value)`. A revoked case
+    must instead end with every command it caused released.
+    """
+
+    scheme: str = ""
+    report_id: str = ""
+    account: dict[str, str] = field(default_factory=dict)  # the fraud account, normalised
+    steps: list[Step] = field(default_factory=list)
     fraud_accounts: dict[str, str] = field(default_factory=dict)  # normalised value -> scheme
+    expected_holds: set[tuple[str, str, str]] = field(default_factory=set)
+    expected_freezes: set[tuple[str, str]] = field(default_factory=set)
+    victims_paid: int = 0  # minor units the victims sent to the fraud account
+    revoked: bool = False
+
+    @property
+    def records(self) -> list[tuple[str, dict[str, Any]]]:
+        """The records in the order they are due: ("transfer" | "report", record)."""
+        return [(step.kind, step.record) for step in sorted(self.steps, key=lambda s: s.delay)]
+
+    def add_transfer(self, delay: float, record: dict[str, Any]) -> None:
+        self.steps.append(Step(delay, "transfer", record))
+        sending, receiving = record["bank_id"], record["recipient"]["bank_id"]
+        self.expected_holds.add((receiving, sending, record["transfer_id"]))
+        if sending != receiving:
+            self.expected_holds.add((sending, sending, record["transfer_id"]))
+
+
+def bank_ack(command: dict[str, Any], rng: random.Random, at: float) -> dict[str, Any]:
+    """What a simulated bank answers to a command: most holds land, some come too late."""
+    status, held = "applied", 0
+    if command["type"] == "hold_transfer":
+        if rng.random() < 0.15:
+            status = "too_late"  # the money had already left the bank
+        else:
+            held = int(command["amount"])
+    elif command["type"] == "freeze_account":
+        balance = rng.randint(10_000, 5_000_000) * 100
+        limit = command.get("amount_limit")
+        held = min(balance, int(limit)) if limit else balance
+    return {
+        "command_id": command["command_id"],
+        "bank_id": command["bank_id"],
+        "status": status,
+        "amount_held": held,
+        "at": format_rfc3339(at),
+    }
 
 
 class Simulator:
-    """Innocent traffic between customers, with the three schemes of the seed story mixed in."""
+    """Innocent traffic between customers, with the three schemes of the seed story mixed in.
 
-    def __init__(self, seed: int = 7, customers: int = 2_000, keys: dict[str, bytes] | None = None):
+    `run_tag` makes transfer ids, report ids and the fraudsters' accounts unique to one run,
+    for runs against a broker whose worker already saw an earlier run.
+    """
+
+    def __init__(
+        self,
+        seed: int = 7,
+        customers: int = 2_000,
+        keys: dict[str, bytes] | None = None,
+        run_tag: str = "",
+    ):
         self.rng = random.Random(seed)
         self.keys = keys
+        self.run_tag = run_tag
         self.customers = [self._customer(i) for i in range(customers)]
         self._transfer_serial = 0
         self._report_serial = 0
+        self._bad_serial = 0
+        # Room for 1000 cases per run before a later run's accounts meet this run's.
+        self._case_base = (zlib.crc32(run_tag.encode()) % 1000) * 1000 if run_tag else 0
 
     def _customer(self, serial: int) -> dict[str, str]:
         bank_code = self.rng.choice(list(BANKS))
@@ -157,7 +226,13 @@ class Simulator:
 
     def _next_transfer_id(self) -> str:
         self._transfer_serial += 1
-        return f"T-{self._transfer_serial:09d}"
+        tag = f"{self.run_tag}-" if self.run_tag else ""
+        return f"T-{tag}{self._transfer_serial:09d}"
+
+    def _next_report_id(self) -> str:
+        self._report_serial += 1
+        tag = f"{self.run_tag}-" if self.run_tag else "2026-"
+        return f"R-{tag}{self._report_serial:06d}"
 
     def innocent_transfer(self, now: float) -> dict[str, Any]:
         sender, recipient = self.rng.sample(self.customers, 2)
@@ -174,12 +249,38 @@ class Simulator:
             purpose=purpose,
         )
 
-    def fraud_case(self, scheme: str, now: float) -> Scenario:
-        """Victims pay a fraud account; part of the money moves on to a mule; police report it."""
-        scenario = Scenario()
+    def _pay(
+        self, payer: dict[str, str], payee: dict[str, str], amount: int, created_at: float
+    ) -> dict[str, Any]:
+        return transfer(
+            self._next_transfer_id(),
+            payer["bank_id"],
+            {k: v for k, v in payer.items() if k != "bank_id"},
+            payee,
+            amount,
+            created_at,
+        )
+
+    def fraud_case(
+        self, scheme: str, now: float, follow_up: bool = True, revoke: bool = False
+    ) -> Scenario:
+        """Victims pay a fraud account; part of the money moves on to a mule; police report it.
+
+        Reports come in the forms people write (`8 701 ...`, lower-case grouped IBANs).
+        With `follow_up`, after the report the mule moves money on once more (a suspect two
+        hops out) and one more victim pays the reported account (a forward match). With
+        `revoke`, the police withdraw the report a few seconds later (reported in error).
+        """
+        report_id = self._next_report_id()
+        case = self._report_serial + self._case_base
+
+        def scrambled(multiplier: int) -> int:
+            # A bijection mod 10^6 per role, so a case's accounts (and the next case's) do
+            # not share their last digits, as consecutive serials would.
+            return 900_000 + case * multiplier % 1_000_000
+
+        serial = scrambled(7_654_321)
         bank_code = self.rng.choice(list(BANKS))
-        self._report_serial += 1
-        serial = 900_000 + self._report_serial
         if scheme == "bank_impersonation":
             fraud = identifier("phone", make_phone(8_000_000 + serial), BANKS[bank_code])
             reported = identifier("phone", messy_phone(fraud["value"]))
@@ -190,44 +291,67 @@ class Simulator:
             fraud = identifier("iban", make_iban(bank_code, 90_000_000 + serial), BANKS[bank_code])
             reported = identifier("iban", messy_iban(fraud["value"]))
         mule_code = self.rng.choice(list(BANKS))
-        mule = identifier("iban", make_iban(mule_code, 80_000_000 + serial), BANKS[mule_code])
+        mule = identifier(
+            "iban", make_iban(mule_code, 80_000_000 + scrambled(1_234_567)), BANKS[mule_code]
+        )
+        scenario = Scenario(scheme=scheme, report_id=report_id, account=fraud, revoked=revoke)
         scenario.fraud_accounts[fraud["value"]] = scheme
-        victims = self.rng.sample(self.customers, 3)
-        for minutes_ago, victim in zip((50, 20, 1), victims, strict=True):
-            scenario.records.append(
-                (
-                    "transfer",
-                    transfer(
-                        self._next_transfer_id(),
-                        victim["bank_id"],
-                        {k: v for k, v in victim.items() if k != "bank_id"},
-                        fraud,
-                        self.rng.randint(100_000, 2_000_000) * 100,
-                        now - minutes_ago * 60,
-                    ),
-                )
-            )
+        scenario.expected_freezes.add((fraud["bank_id"], fraud["value"]))
+        scenario.expected_freezes.add((mule["bank_id"], mule["value"]))
+        victims = self.rng.sample(self.customers, 4)
+        for minutes_ago, victim in zip((50, 20, 1), victims, strict=False):
+            amount = self.rng.randint(100_000, 2_000_000) * 100
+            scenario.victims_paid += amount
+            scenario.add_transfer(0.0, self._pay(victim, fraud, amount, now - minutes_ago * 60))
         # The fraudster moves money on to a mule before the report arrives.
-        scenario.records.append(
-            (
-                "transfer",
-                transfer(
-                    self._next_transfer_id(),
-                    fraud["bank_id"],
-                    {k: v for k, v in fraud.items() if k != "bank_id"},
-                    mule,
-                    self.rng.randint(50_000, 500_000) * 100,
-                    now - 5 * 60,
-                ),
-            )
+        moved = self.rng.randint(50_000, 500_000) * 100
+        scenario.add_transfer(0.0, self._pay(fraud, mule, moved, now - 5 * 60))
+        scenario.steps.append(
+            Step(1.0, "report", report(report_id, [reported], now + 1.0, scheme, self.keys))
         )
-        scenario.records.append(
-            (
-                "report",
-                report(f"R-2026-{self._report_serial:06d}", [reported], now, scheme, self.keys),
+        if follow_up:
+            # After the report the mule sends money on again: the platform follows it a hop further.
+            mule2_code = self.rng.choice(list(BANKS))
+            mule2 = identifier("card", make_card(scrambled(4_567_891), "521842"), BANKS[mule2_code])
+            scenario.expected_freezes.add((mule2["bank_id"], mule2["value"]))
+            onward = self.rng.randint(20_000, moved // 100) * 100
+            scenario.add_transfer(3.0, self._pay(mule, mule2, onward, now + 3.0))
+            # A victim who has not heard yet pays the reported account: a forward match.
+            late = self.rng.randint(100_000, 2_000_000) * 100
+            scenario.victims_paid += late
+            scenario.add_transfer(4.0, self._pay(victims[3], fraud, late, now + 4.0))
+        if revoke:
+            scenario.steps.append(
+                Step(8.0, "report", revocation(report_id, now + 8.0, keys=self.keys))
             )
-        )
         return scenario
+
+    def bad_record(self, now: float) -> tuple[str, dict[str, Any], str]:
+        """A record the platform must reject to the dead letters: (kind, record, expected code)."""
+        self._bad_serial += 1
+        if self._bad_serial % 2:
+            # A bank mistypes an IBAN: the mod-97 check fails, so nothing may be held on it.
+            sender = self.rng.choice(self.customers)
+            good = make_iban("601", 70_000_000 + self._bad_serial)
+            typo = good[:-1] + str((int(good[-1]) + 1) % 10)
+            record = transfer(
+                self._next_transfer_id(),
+                sender["bank_id"],
+                {k: v for k, v in sender.items() if k != "bank_id"},
+                identifier("iban", typo, "HSBKKZKX"),
+                self.rng.randint(1_000, 50_000) * 100,
+                now,
+            )
+            return "transfer", record, "invalid_identifier"
+        # A report that claims to come from the police but is signed with a key nobody issued.
+        forged = report(
+            f"R-{self.run_tag or '2026'}-F{self._bad_serial:05d}",
+            [identifier("phone", make_phone(3_000_000 + self._bad_serial))],
+            now,
+            "other",
+            {"forged-1": b"not-a-police-key"},
+        )
+        return "report", forged, "bad_signature"
 
     def stream(
         self, now: float, innocent_per_case: int = 40

@@ -1,0 +1,124 @@
+"""`antifraud demo` and `antifraud simulate`, run as an operator runs them: as commands."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.signatures import verify_report
+from tests.integration.conftest import REPORT_KEYS, Broker, isolated_env
+from tests.integration.kafka_io import Bus
+
+ANTIFRAUD = str(Path(sys.executable).parent / "antifraud")
+
+
+def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The caller's environment without any ANTIFRAUD_ setting, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTIFRAUD_")}
+    return {**env, **(extra or {})}
+
+
+def summary_value(output: str, label: str) -> str:
+    found = re.search(rf"^  {re.escape(label)}\s{{2,}}(.+)$", output, re.MULTILINE)
+    assert found, f"no {label!r} line in the summary:\n{output[-3000:]}"
+    return found.group(1)
+
+
+def rows(output: str, kind: str) -> list[str]:
+    return re.findall(rf"^  \d\d:\d\d:\d\d  {kind}\s.*$", output, re.MULTILINE)
+
+
+@pytest.fixture(scope="module")
+def demo_output(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str]:
+    """One 20-second demo on a fresh embedded broker of its own."""
+    done = subprocess.run(
+        [ANTIFRAUD, "demo", "--seconds", "20"],
+        cwd=tmp_path_factory.mktemp("demo"),
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_demo_shows_holds_and_freezes_and_ends_cleanly(demo_output: tuple[int, str]) -> None:
+    code, output = demo_output
+    assert code == 0, output[-3000:]
+    assert rows(output, "hold_transfer"), output[-3000:]
+    assert rows(output, "freeze_account"), output[-3000:]
+    assert int(summary_value(output, "holds")) > 0
+    assert int(summary_value(output, "freezes")) > 0
+    held = summary_value(output, "tenge held")
+    assert float(held.split(" KZT")[0].replace(",", "")) > 0, held
+    assert summary_value(output, "distinct command ids").split()[0] != "0"
+    assert "0 unexpected" in summary_value(output, "dead letters seen")
+    assert "worker and broker stopped" in output
+
+
+def test_demo_sees_every_promised_command(demo_output: tuple[int, str]) -> None:
+    _, output = demo_output
+    cases = int(summary_value(output, "fraud cases").split()[0])
+    assert cases >= 3, output[-3000:]
+    assert summary_value(output, "contract check").startswith("every case got"), output[-3000:]
+
+
+def test_demo_never_shows_a_whole_account_number(demo_output: tuple[int, str]) -> None:
+    _, output = demo_output
+    assert not re.search(r"\d{10,}", output), "a 10+ digit run (card, phone or account number)"
+    assert not re.search(r"KZ\d\d[0-9A-Z]{16}", output, re.IGNORECASE), "a whole KZ IBAN"
+    assert not re.search(r"\+7\d{10}", output), "a whole phone number"
+    assert "****" in output
+
+
+def test_simulate_sends_transfers_and_signed_reports(
+    broker: Broker, bus: Bus, worker_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Its own topics, so the traffic does not reach the session worker the other tests share.
+    env = isolated_env(worker_env, "simulate-test")
+    done = subprocess.run(
+        [
+            ANTIFRAUD,
+            "simulate",
+            "--broker",
+            broker.url,
+            "--rate",
+            "100",
+            "--seconds",
+            "3",
+            "--fraud-every",
+            "100",
+            "--seed",
+            "5",
+        ],
+        cwd=tmp_path,
+        env=clean_env(env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert len(re.findall(r"^\s+\d+ s\s+transfers", output, re.MULTILINE)) >= 2, output
+    final = re.search(r"done in [\d.]+ s: (\d+) transfers, (\d+) reports", output)
+    assert final, output
+    sent_transfers, sent_reports = int(final.group(1)), int(final.group(2))
+    assert sent_transfers >= 250 and sent_reports >= 2, output
+
+    transfers = bus.reader(env["ANTIFRAUD_TOPIC_TRANSFERS"])
+    transfers.wait_for(lambda _: True, count=sent_transfers, timeout=30)
+    transfers.settle(0.5)
+    assert len(transfers.values()) == sent_transfers
+    assert all(t["currency"] == "KZT" and t["amount"] >= 1 for t in transfers.values())
+    transfers.close()
+
+    reports = bus.reader(env["ANTIFRAUD_TOPIC_REPORTS"])
+    found = reports.wait_for(lambda _: True, count=sent_reports, timeout=30)
+    assert all(verify_report(r, REPORT_KEYS).ok for r in found)
+    assert {r["fraud_type"] for r in found} >= {"bank_impersonation", "fake_online_store"}
+    reports.close()
