@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import faust
 
+from streams.fastpath import make_transport
 from streams.kafka_security import aiokafka_security_options, faust_credentials
 from streams.settings import Settings
 from streams.topic_admin import ensure_topics
@@ -17,6 +19,10 @@ log = logging.getLogger("antifraud")
 
 
 class AntifraudApp(faust.App):
+    def _new_transport(self) -> Any:
+        transport_class = make_transport(settings.fetch_max_wait_ms)
+        return transport_class(self.conf.broker_consumer, self)
+
     async def on_start(self) -> None:
         await super().on_start()
         if not settings.report_keys:
