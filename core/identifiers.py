@@ -68,6 +68,9 @@ def iban_mod97_ok(iban: str) -> bool:
 
 
 def normalise_iban(value: str) -> str:
+    if not value.isascii():
+        # Unicode upper-casing would turn "ß" into "SS": only ASCII can be an IBAN.
+        raise InvalidIdentifier("iban: only letters A-Z and digits")
     iban = _SEPARATORS.sub("", value).upper()
     if not _IBAN_SHAPE.match(iban):
         raise InvalidIdentifier("iban: not of the form CCkk followed by 11-30 letters or digits")

@@ -91,7 +91,7 @@ class IdentifierState:
     inflight: dict[str, Transfer] = field(default_factory=dict)
     outflows: dict[str, Transfer] = field(default_factory=dict)
     commands: dict[str, ActiveCommand] = field(default_factory=dict)
-    # report_id -> "recipient_key|transfer_key" already followed, for dedupe and the revoke cascade
+    # report_id -> "recipient_key|transfer_key|hop" followed, for dedupe and the revoke cascade
     spread: dict[str, list[str]] = field(default_factory=dict)
     epoch: int = 0
 
@@ -231,8 +231,8 @@ def _on_revoke(
 ) -> None:
     if state.supports.pop(report_id, None) is None:
         return
-    for followed in state.spread.pop(report_id, []):
-        recipient_key = followed.partition("|")[0]
+    recipients = {followed.partition("|")[0] for followed in state.spread.pop(report_id, [])}
+    for recipient_key in sorted(recipients):
         outcome.forwards.append(SendRevoke(recipient_key, report_id))
     if state.supports:
         return  # another live report still supports every command here
@@ -384,16 +384,22 @@ def _follow(
         or transfer.recipient.key == identifier_key
     ):
         return
-    marker = f"{transfer.recipient.key}|{transfer.key}"
+    # One marker per followed transfer, with the hop it was sent at: a shorter path found
+    # later (a lower hop here) must be sent again, or the chain below stops too early.
+    prefix = f"{transfer.recipient.key}|{transfer.key}|"
+    next_hop = support.hop + 1
     followed = state.spread.setdefault(support.report_id, [])
-    if marker in followed:
-        return
-    followed.append(marker)
+    earlier = next((m for m in followed if m.startswith(prefix)), None)
+    if earlier is not None:
+        if int(earlier.rpartition("|")[2]) <= next_hop:
+            return
+        followed.remove(earlier)
+    followed.append(f"{prefix}{next_hop}")
     watch = Watch(
         report_id=support.report_id,
         fraud_type=support.fraud_type,
         reported_at=support.reported_at,
-        hop=support.hop + 1,
+        hop=next_hop,
         bank_id=transfer.recipient_bank,
         via=identifier_key,
         transfer_key=transfer.key,
