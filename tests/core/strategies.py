@@ -1,0 +1,232 @@
+"""Shared hypothesis strategies and small builders for the pure-core tests.
+
+Everything here builds *valid* identifiers from first principles (check digits computed
+here, not by the code under test), messes them up the way people write them, and builds
+`core.records.Transfer` values and `core.matching` events without any Kafka or Faust.
+"""
+
+from __future__ import annotations
+
+import string
+from typing import Any
+
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from core.identifiers import Identifier
+from core.matching import Watch
+from core.records import Transfer
+
+# No deadline: timing on a shared runner is noise, not a property.
+FAST = settings(max_examples=150, deadline=None)
+QUICK = settings(max_examples=60, deadline=None)
+
+T0 = 1_795_942_800.0  # 2026-11-29T09:00:00Z
+HOUR = 3600.0
+
+BICS = ("CASPKZKA", "HSBKKZKX", "IRTYKZKA", "TSESKZKA", "KCJBKZKX")
+
+# ---------------------------------------------------------------------------- phones
+
+KZ_MOBILE_PREFIXES = (
+    "700",
+    "701",
+    "702",
+    "705",
+    "707",
+    "708",
+    "747",
+    "750",
+    "771",
+    "775",
+    "776",
+    "777",
+    "778",
+)
+
+kz_national = st.builds(
+    lambda prefix, rest: prefix + rest,
+    st.sampled_from(KZ_MOBILE_PREFIXES),
+    st.text(alphabet=string.digits, min_size=7, max_size=7),
+)
+"""The 10 national digits of a Kazakhstan mobile number, e.g. `7011234567`."""
+
+
+def _grouped(national: str) -> str:
+    return f"({national[:3]}) {national[3:6]}-{national[6:8]}-{national[8:]}"
+
+
+PHONE_FORMS = (
+    lambda n: "8" + n,  # 87011234567
+    lambda n: n,  # 7011234567
+    lambda n: "7" + n,  # 77011234567
+    lambda n: "+7" + n,  # +77011234567
+    lambda n: "007" + n,  # 0077011234567
+    lambda n: f"8 {n[:3]} {n[3:6]} {n[6:8]} {n[8:]}",  # 8 701 123 45 67
+    lambda n: "+7 " + _grouped(n),  # +7 (701) 123-45-67
+    lambda n: "8 " + _grouped(n),  # 8 (701) 123-45-67
+)
+
+PHONE_NOISE = st.sampled_from(["", "", "", " ", "-", "(", ")", " - ", "  ", "\t", ".", "\u00a0"])
+
+
+@st.composite
+def sprinkled(draw: st.DrawFn, text: str, noise: st.SearchStrategy[str]) -> str:
+    """`text` with random separators before, between and after its characters."""
+    out = [draw(noise)]
+    for ch in text:
+        out.append(ch)
+        out.append(draw(noise))
+    return "".join(out)
+
+
+@st.composite
+def messy_kz_phone(draw: st.DrawFn) -> tuple[str, str]:
+    """(messy text, expected E.164) for one Kazakhstan mobile number."""
+    national = draw(kz_national)
+    form = draw(st.sampled_from(PHONE_FORMS))(national)
+    return draw(sprinkled(form, PHONE_NOISE)), "+7" + national
+
+
+# ---------------------------------------------------------------------------- IBANs
+
+# Country -> BBAN length (total length minus 4) per the ISO 13616 registry; "NL" and "NO" are
+# not in the code's own table, so they exercise the shape-and-mod-97-only path.
+IBAN_BBAN_LENGTHS = {"KZ": 16, "DE": 18, "GB": 18, "FR": 23, "TR": 22, "RU": 29, "NL": 14, "NO": 11}
+
+ALNUM = string.digits + string.ascii_uppercase
+
+
+def iban_check_digits(country: str, bban: str) -> str:
+    """ISO 13616 check digits computed independently of `core.identifiers`."""
+    numeric = "".join(str(ALNUM.index(ch)) for ch in bban + country + "00")
+    return f"{98 - int(numeric) % 97:02d}"
+
+
+def build_iban(country: str, bban: str) -> str:
+    return country + iban_check_digits(country, bban) + bban
+
+
+@st.composite
+def valid_iban(draw: st.DrawFn, countries: tuple[str, ...] | None = None) -> str:
+    country = draw(st.sampled_from(countries or tuple(IBAN_BBAN_LENGTHS)))
+    length = IBAN_BBAN_LENGTHS[country]
+    if country == "KZ":
+        # KZ: 3-digit bank code, then 13 account characters (letters allowed: `KZT5004100100`).
+        bank = draw(st.text(alphabet=string.digits, min_size=3, max_size=3))
+        account = draw(st.text(alphabet=ALNUM, min_size=13, max_size=13))
+        bban = bank + account
+    else:
+        bban = draw(st.text(alphabet=ALNUM, min_size=length, max_size=length))
+    return build_iban(country, bban)
+
+
+@st.composite
+def random_case(draw: st.DrawFn, text: str) -> str:
+    flips = draw(st.lists(st.booleans(), min_size=len(text), max_size=len(text)))
+    return "".join(ch.lower() if flip else ch for ch, flip in zip(text, flips, strict=True))
+
+
+SEPARATOR_NOISE = st.sampled_from(["", "", "", " ", "-", "  ", " - ", "\t"])
+
+
+@st.composite
+def messy_iban(draw: st.DrawFn) -> tuple[str, str]:
+    iban = draw(valid_iban())
+    return draw(sprinkled(draw(random_case(iban)), SEPARATOR_NOISE)), iban
+
+
+# ---------------------------------------------------------------------------- cards
+
+
+def luhn_check_digit(body: str) -> str:
+    """The digit that completes `body` to a Luhn-valid number, computed independently."""
+    total = 0
+    for position, ch in enumerate(reversed(body)):
+        d = int(ch)
+        if position % 2 == 0:  # these are doubled once the check digit is appended
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return str((10 - total % 10) % 10)
+
+
+@st.composite
+def valid_card(draw: st.DrawFn) -> str:
+    body = draw(st.text(alphabet=string.digits, min_size=12, max_size=18))
+    return body + luhn_check_digit(body)
+
+
+@st.composite
+def messy_card(draw: st.DrawFn) -> tuple[str, str]:
+    card = draw(valid_card())
+    return draw(sprinkled(card, SEPARATOR_NOISE)), card
+
+
+# ---------------------------------------------------------------------------- records
+
+
+def phone_id(serial: int) -> Identifier:
+    return Identifier("phone", f"+7701{serial:07d}")
+
+
+def iban_id(bank_code: str, account: int) -> Identifier:
+    return Identifier("iban", build_iban("KZ", f"{bank_code}{account:013d}"))
+
+
+def make_transfer(
+    transfer_id: str,
+    sender: Identifier,
+    recipient: Identifier,
+    *,
+    bank_id: str = "CASPKZKA",
+    recipient_bank: str = "HSBKKZKX",
+    amount: int = 25_000_000,
+    created_at: float = T0,
+    status: str = "initiated",
+    purpose: str | None = "p2p",
+    currency: str = "KZT",
+) -> Transfer:
+    return Transfer(
+        bank_id=bank_id,
+        transfer_id=transfer_id,
+        sender=sender,
+        sender_bank=bank_id,
+        recipient=recipient,
+        recipient_bank=recipient_bank,
+        amount=amount,
+        currency=currency,
+        status=status,
+        created_at=created_at,
+        purpose=purpose,
+    )
+
+
+def report_watch(
+    report_id: str = "R-1",
+    *,
+    reported_at: float = T0,
+    bank_id: str | None = None,
+    fraud_type: str = "bank_impersonation",
+) -> Watch:
+    """What the report registry sends a reported account (hop 0)."""
+    return Watch(report_id, fraud_type, reported_at, hop=0, bank_id=bank_id)
+
+
+# ---------------------------------------------------------------------------- JSON values
+
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**16), max_value=10**16)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12)
+)
+json_values: st.SearchStrategy[Any] = st.recursive(
+    json_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
