@@ -35,7 +35,10 @@ class AntifraudApp(faust.App):
         # Before any consumer subscribes: see streams/topic_admin.py for why.
         await ensure_topics(
             settings.bootstrap_servers,
-            settings.topics.external(),
+            # The internal ones too: a consumer that joins before they exist is assigned
+            # none of their partitions, and a broker that auto-creates them on first mention
+            # would give them its own partition count (Faust's PartitionsMismatch).
+            settings.topics.external() + settings.topics.internal(),
             settings.partitions,
             settings.replication_factor,
             aiokafka_security_options(settings.security),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
@@ -37,9 +38,16 @@ def read_topic(bootstrap: str, topic: str, security: Mapping[str, Any] | None = 
         remaining = {tp for tp in tps if ends[tp] > 0}
         while remaining:
             for tp, batch in consumer.poll(timeout_ms=1000).items():
-                records.extend(r for r in batch if r.offset < ends[tp])
+                records.extend(batch)
                 if consumer.position(tp) >= ends[tp]:
                     remaining.discard(tp)
+        # Some brokers (the embedded one) report the last batch's base offset as the end:
+        # keep reading until nothing more comes (at most 10 s more on a busy topic), so the
+        # tail of a chain is not left out.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and (batches := consumer.poll(timeout_ms=500)):
+            for batch in batches.values():
+                records.extend(batch)
         return records
     finally:
         consumer.close()

@@ -38,6 +38,9 @@ class Topics:
     ledger_events: str = "antifraud.internal.ledger-events"
     audit_entries: str = "antifraud.internal.audit-entries"
 
+    def internal(self) -> tuple[str, ...]:
+        return (self.identifier_events, self.report_events, self.ledger_events, self.audit_entries)
+
     def external(self) -> tuple[str, ...]:
         return (
             self.transfers,
@@ -89,13 +92,16 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         e = os.environ if env is None else env
         carve_outs = _env(e, "ANTIFRAUD_CARVE_OUT_PURPOSES", ",".join(sorted(DEFAULT_CARVE_OUTS)))
+        app_id = _env(e, "ANTIFRAUD_APP_ID", "antifraud")
+        # Internal topics carry the app id, like Faust's changelogs: two apps never share them.
+        internal = f"{app_id}.internal"
         return cls(
             broker=_env(e, "ANTIFRAUD_BROKER", "kafka://localhost:9092"),
             web_host=_env(e, "ANTIFRAUD_WEB_HOST", "0.0.0.0"),
             web_port=int(_env(e, "ANTIFRAUD_WEB_PORT", "6066")),
             data_dir=_env(e, "ANTIFRAUD_DATA_DIR", "./antifraud-data"),
             store=_env(e, "ANTIFRAUD_STORE", "rocksdb://"),
-            app_id=_env(e, "ANTIFRAUD_APP_ID", "antifraud"),
+            app_id=app_id,
             partitions=int(_env(e, "ANTIFRAUD_PARTITIONS", "8")),
             replication_factor=int(_env(e, "ANTIFRAUD_REPLICATION_FACTOR", "1")),
             report_keys_spec=_env(e, "ANTIFRAUD_REPORT_KEYS", ""),
@@ -114,6 +120,10 @@ class Settings:
                 bank_commands=_env(e, "ANTIFRAUD_TOPIC_BANK_COMMANDS", Topics.bank_commands),
                 dead_letter=_env(e, "ANTIFRAUD_TOPIC_DEAD_LETTER", Topics.dead_letter),
                 audit=_env(e, "ANTIFRAUD_TOPIC_AUDIT", Topics.audit),
+                identifier_events=f"{internal}.identifier-events",
+                report_events=f"{internal}.report-events",
+                ledger_events=f"{internal}.ledger-events",
+                audit_entries=f"{internal}.audit-entries",
             ),
             policy=Policy(
                 lookback_seconds=float(_env(e, "ANTIFRAUD_LOOKBACK_HOURS", "72")) * 3600,
