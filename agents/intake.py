@@ -13,27 +13,46 @@ from typing import Any
 import orjson
 
 from core.intake import parse_ack, parse_report, parse_transfer
-from core.matching import TransferIn, TransferOut
-from core.serde import dump_event
+from core.matching import Event, TransferIn, TransferOut
+from core.records import Transfer
 from streams import metrics, topics
 from streams.app import app, settings
-from streams.emit import guarded, payload_text, source_of
+from streams.emit import guarded, parsed, payload_text, send_identifier_events, source_of
 
 transfers_in = topics.raw_topic(settings.topics.transfers)
+_batch_window = settings.batch_window_ms / 1000
 reports_in = topics.raw_topic(settings.topics.reports)
 acks_in = topics.raw_topic(settings.topics.bank_acks)
 
 
-async def _transfer(event: Any) -> None:
-    transfer = parse_transfer(event.value, settings.max_record_bytes)
-    await topics.identifier_events.send(
-        key=transfer.recipient.key.encode(), value=dump_event(TransferIn(transfer))
-    )
-    await topics.identifier_events.send(
-        key=transfer.sender.key.encode(), value=dump_event(TransferOut(transfer))
-    )
-    metrics.RECORDS.labels(settings.topics.transfers, "accepted").inc()
-    metrics.LAST_TRANSFER.labels(transfer.bank_id).set(time.time())
+_transfers_accepted = metrics.RECORDS.labels(settings.topics.transfers, "accepted")
+_last_transfer_by_bank: dict[str, Any] = {}
+
+
+def _saw_transfer_from(bank_id: str, now: float) -> None:
+    gauge = _last_transfer_by_bank.get(bank_id)
+    if gauge is None:
+        gauge = _last_transfer_by_bank[bank_id] = metrics.LAST_TRANSFER.labels(bank_id)
+    gauge.set(now)
+
+
+async def _transfers(events: list[Any]) -> None:
+    """A batch of transfers: each to its recipient (holds) and from its sender (the money trail)."""
+    identifier_events: list[tuple[str, Event]] = []
+    now = time.time()
+    for event in events:
+        transfer = await parsed(event, _parse_transfer)
+        if transfer is None:
+            continue  # dead-lettered
+        identifier_events.append((transfer.recipient.key, TransferIn(transfer)))
+        identifier_events.append((transfer.sender.key, TransferOut(transfer)))
+        _transfers_accepted.inc()
+        _saw_transfer_from(transfer.bank_id, now)
+    await send_identifier_events(identifier_events)
+
+
+def _parse_transfer(event: Any) -> Transfer:
+    return parse_transfer(event.value, settings.max_record_bytes)
 
 
 async def _report(event: Any) -> None:
@@ -76,8 +95,9 @@ async def _ack(event: Any) -> None:
 
 @app.agent(transfers_in)
 async def intake_transfers(stream: Any) -> None:
-    async for event in stream.events():
-        await guarded(event, _transfer)
+    # Batches: acked only after the whole batch is handled (Faust's take_events).
+    async for events in stream.take_events(settings.batch_size, within=_batch_window):
+        await _transfers(events)
 
 
 @app.agent(reports_in)

@@ -1,15 +1,25 @@
-"""Matching: the identifier-keyed stream and the one table that holds each identifier's state."""
+"""Matching: the identifier-keyed stream and the one table that holds each identifier's state.
+
+Each record on the stream is a bundle of identifier events for one partition (see
+`streams.emit.send_identifier_events`). A bundle's events are applied in order; an
+identifier's state is read once and written once per bundle.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
-from core.matching import IdentifierState, Revoke, SendWatch, apply
-from core.serde import dump_event, dump_state, load_event, load_state
+import orjson
+
+from core.matching import Event, IdentifierState, apply
+from core.serde import dump_state, event_to_json, load_bundle, load_state
 from streams import metrics, topics
 from streams.app import app, settings
-from streams.emit import guarded, issue_command
+from streams.emit import dead_letter, guarded, issue_command, send_identifier_events, source_of
+
+log = logging.getLogger("antifraud")
 
 identifier_state = topics.bytes_table(
     "identifier-state",
@@ -28,24 +38,44 @@ def _store(key: bytes, state: IdentifierState) -> None:
 @app.agent(topics.identifier_events)
 async def match(stream: Any) -> None:
     async for event in stream.events():
-        await guarded(event, _match_one)
+        await guarded(event, _match_bundle)
 
 
-async def _match_one(event: Any) -> None:
-    key: bytes = event.key
-    identifier_key = key.decode()
+async def _match_bundle(event: Any) -> None:
     now = time.time()
-    state = load_state(identifier_state.get(key))
-    outcome = apply(state, identifier_key, load_event(event.value), now, settings.policy)
-    _store(key, state)
-    for command in outcome.commands:
+    states: dict[str, IdentifierState] = {}
+    commands: list[dict[str, Any]] = []
+    follow_ups: list[tuple[str, Event]] = []
+    watched_delta = inflight_delta = 0
+    for identifier_key, identifier_event in load_bundle(event.value):
+        state = states.get(identifier_key)
+        if state is None:
+            state = states[identifier_key] = load_state(
+                identifier_state.get(identifier_key.encode())
+            )
+        try:
+            outcome = apply(state, identifier_key, identifier_event, now, settings.policy)
+        except Exception as exc:  # a bug: keep the event, drop this identifier's unsaved changes
+            states.pop(identifier_key)
+            await _dead_letter_item(event, identifier_key, identifier_event, exc)
+            continue
+        commands.extend(outcome.commands)
+        follow_ups.extend(outcome.follow_up_events())
+        watched_delta += outcome.watched_delta
+        inflight_delta += outcome.inflight_delta
+    for identifier_key, state in states.items():
+        _store(identifier_key.encode(), state)
+    for command in commands:
         await issue_command(command, now)
-    for forward in outcome.forwards:
-        follow_up = forward.watch if isinstance(forward, SendWatch) else Revoke(forward.report_id)
-        await topics.identifier_events.send(
-            key=forward.identifier_key.encode(), value=dump_event(follow_up)
-        )
-    if outcome.watched_delta:
-        metrics.WATCHED_IDENTIFIERS.inc(outcome.watched_delta)
-    if outcome.inflight_delta:
-        metrics.INFLIGHT_TRANSFERS.inc(outcome.inflight_delta)
+    await send_identifier_events(follow_ups)
+    if watched_delta:
+        metrics.WATCHED_IDENTIFIERS.inc(watched_delta)
+    if inflight_delta:
+        metrics.INFLIGHT_TRANSFERS.inc(inflight_delta)
+
+
+async def _dead_letter_item(event: Any, key: str, item: Event, exc: Exception) -> None:
+    log.error("event=internal_error topic=%s", event.message.topic, exc_info=exc)
+    source = {**source_of(event.message), "key": key}
+    payload = orjson.dumps([key, event_to_json(item)])
+    await dead_letter(source, payload, "internal_error", f"{type(exc).__name__}: {exc}")

@@ -8,10 +8,9 @@ from typing import Any
 import orjson
 
 from core.reports import ReportEntry, decide
-from core.serde import dump_event
 from streams import topics
 from streams.app import app
-from streams.emit import audit, guarded
+from streams.emit import audit, guarded, send_identifier_events
 
 log = logging.getLogger("antifraud")
 
@@ -47,10 +46,7 @@ async def _register(event: Any) -> None:
                 "accounts": entry.accounts,
             }
         )
-    for identifier_key, follow_up in decision.events:
-        await topics.identifier_events.send(
-            key=identifier_key.encode(), value=dump_event(follow_up)
-        )
+    await send_identifier_events(list(decision.events))
     log.info(
         "event=report report_id=%s action=%s verdict=%s accounts=%d",
         report["report_id"],

@@ -126,6 +126,13 @@ class Outcome:
     watched_delta: int = 0
     inflight_delta: int = 0
 
+    def follow_up_events(self) -> list[tuple[str, Event]]:
+        """The forwards as (identifier key, event) pairs for the identifier-keyed stream."""
+        return [
+            (f.identifier_key, f.watch if isinstance(f, SendWatch) else Revoke(f.report_id))
+            for f in self.forwards
+        ]
+
 
 # ---------------------------------------------------------------------------- transitions
 

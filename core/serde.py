@@ -71,18 +71,17 @@ def _watch_to_json(w: Watch) -> dict[str, Any]:
     }
 
 
-def dump_event(event: Event) -> bytes:
+def event_to_json(event: Event) -> dict[str, Any]:
     if isinstance(event, TransferIn):
-        return orjson.dumps({"e": "in", "t": transfer_to_json(event.transfer)})
+        return {"e": "in", "t": transfer_to_json(event.transfer)}
     if isinstance(event, TransferOut):
-        return orjson.dumps({"e": "out", "t": transfer_to_json(event.transfer)})
+        return {"e": "out", "t": transfer_to_json(event.transfer)}
     if isinstance(event, Watch):
-        return orjson.dumps(_watch_to_json(event))
-    return orjson.dumps({"e": "revoke", "r": event.report_id})
+        return _watch_to_json(event)
+    return {"e": "revoke", "r": event.report_id}
 
 
-def load_event(raw: bytes) -> Event:
-    data = orjson.loads(raw)
+def event_from_json(data: dict[str, Any]) -> Event:
     kind = data["e"]
     if kind == "in":
         return TransferIn(transfer_from_json(data["t"]))
@@ -102,6 +101,23 @@ def load_event(raw: bytes) -> Event:
     if kind == "revoke":
         return Revoke(data["r"])
     raise ValueError(f"unknown internal event kind {kind!r}")
+
+
+def dump_event(event: Event) -> bytes:
+    return orjson.dumps(event_to_json(event))
+
+
+def load_event(raw: bytes) -> Event:
+    return event_from_json(orjson.loads(raw))
+
+
+def dump_bundle(items: list[tuple[str, Event]]) -> bytes:
+    """Many identifier events for one partition in one record: `[[key, event], ...]`, in order."""
+    return orjson.dumps([[key, event_to_json(event)] for key, event in items])
+
+
+def load_bundle(raw: bytes) -> list[tuple[str, Event]]:
+    return [(key, event_from_json(data)) for key, data in orjson.loads(raw)]
 
 
 def dump_state(state: IdentifierState) -> bytes:

@@ -11,12 +11,15 @@ import base64
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
 from core.identifiers import mask
 from core.intake import Rejected
+from core.matching import Event
+from core.partitioning import by_owner
+from core.serde import dump_bundle
 from core.timestamps import format_rfc3339, parse_rfc3339
 from streams import metrics, topics
 from streams.app import settings
@@ -24,6 +27,8 @@ from streams.kafka_security import aiokafka_security_options
 from streams.topic_admin import ensure_topics
 
 log = logging.getLogger("antifraud")
+
+T = TypeVar("T")
 
 _known_command_topics: set[str] = set()
 
@@ -91,23 +96,27 @@ async def guarded(event: Any, handle: Callable[[Any], Awaitable[None]]) -> None:
     """
     try:
         await handle(event)
-    except Rejected as rejected:
-        await dead_letter(
-            source_of(event.message),
-            event.value,
-            rejected.code,
-            rejected.message,
-            event.message.topic,
-        )
-    except Exception as exc:  # a bug must neither lose the record nor stop the worker
-        log.exception("event=internal_error topic=%s", event.message.topic)
-        await dead_letter(
-            source_of(event.message),
-            event.value,
-            "internal_error",
-            f"{type(exc).__name__}: {exc}",
-            event.message.topic,
-        )
+    except Exception as exc:
+        await _dead_letter_failure(event, exc)
+
+
+async def parsed(event: Any, parse: Callable[[Any], T]) -> T | None:
+    """`parse(event)`, or None once the record is dead-lettered (for agents working in batches)."""
+    try:
+        return parse(event)
+    except Exception as exc:
+        await _dead_letter_failure(event, exc)
+        return None
+
+
+async def _dead_letter_failure(event: Any, exc: Exception) -> None:
+    source, topic = source_of(event.message), event.message.topic
+    if isinstance(exc, Rejected):
+        await dead_letter(source, event.value, exc.code, exc.message, topic)
+        return
+    # A bug must neither lose the record nor stop the worker.
+    log.error("event=internal_error topic=%s", topic, exc_info=exc)
+    await dead_letter(source, event.value, "internal_error", f"{type(exc).__name__}: {exc}", topic)
 
 
 async def command_topic_for(bank_id: str) -> Any:
@@ -153,6 +162,16 @@ async def issue_command(command: dict[str, Any], now: float) -> None:
         command["hop"],
     )
     await audit({"kind": "command", "command": command})
+
+
+async def send_identifier_events(items: list[tuple[str, Event]]) -> None:
+    """Send identifier events to their owner partitions, one bundle record per partition.
+
+    Bundling is what keeps Faust's per-record cost off the hot path: a batch of 500
+    transfers becomes at most `partitions` records on the internal stream, not 1,000.
+    """
+    for partition, group in by_owner(items, settings.partitions).items():
+        await topics.identifier_events.send(value=dump_bundle(group), partition=partition)
 
 
 async def audit(entry: dict[str, Any]) -> None:

@@ -83,6 +83,8 @@ class Settings:
     heartbeat_interval: float = 1.0
     per_bank_topics: bool = False
     fetch_max_wait_ms: int = 100
+    batch_size: int = 500
+    batch_window_ms: int = 10
     log_level: str = "info"
     topics: Topics = field(default_factory=Topics)
     policy: Policy = field(default_factory=Policy)
@@ -112,6 +114,8 @@ class Settings:
             heartbeat_interval=float(_env(e, "ANTIFRAUD_HEARTBEAT_INTERVAL", "1")),
             per_bank_topics=_bool(_env(e, "ANTIFRAUD_PER_BANK_TOPICS", "false")),
             fetch_max_wait_ms=int(_env(e, "ANTIFRAUD_FETCH_MAX_WAIT_MS", "100")),
+            batch_size=int(_env(e, "ANTIFRAUD_BATCH_SIZE", "500")),
+            batch_window_ms=int(_env(e, "ANTIFRAUD_BATCH_WINDOW_MS", "10")),
             log_level=_env(e, "ANTIFRAUD_LOG_LEVEL", "info"),
             topics=Topics(
                 transfers=_env(e, "ANTIFRAUD_TOPIC_TRANSFERS", Topics.transfers),
