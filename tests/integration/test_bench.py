@@ -1,0 +1,49 @@
+"""`antifraud bench` end to end: its own embedded broker, a real worker, one JSON line at the end.
+
+Figures are not asserted (the machine is shared); only that every one is there and sane.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+KEYS = {
+    "events",
+    "baseline_eps",
+    "worker_eps",
+    "ratio",
+    "latency_rate",
+    "p50_ms",
+    "p99_ms",
+    "max_ms",
+    "rss_mb",
+}
+
+
+@pytest.mark.slow
+def test_bench_prints_one_json_line_with_every_figure(tmp_path: Path) -> None:
+    antifraud = Path(sys.executable).parent / "antifraud"
+    run = subprocess.run(
+        [str(antifraud), "bench", "--events", "5000", "--latency-seconds", "3", "--rate", "200"],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr.decode(errors="replace")[-4000:]
+    last = run.stdout.decode().strip().splitlines()[-1]
+    figures = orjson.loads(last)
+
+    assert figures.keys() >= KEYS
+    assert figures["events"] == 5000
+    for key in KEYS:
+        assert figures[key] > 0, key
+    assert figures["ratio"] == pytest.approx(
+        figures["worker_eps"] / figures["baseline_eps"], rel=1e-3, abs=1e-4
+    )
+    assert figures["p50_ms"] <= figures["p99_ms"] <= figures["max_ms"]
+    assert figures["latency_rate"] == 200
