@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import faust
 
 from streams.fastpath import make_transport
 from streams.kafka_security import aiokafka_security_options, faust_credentials
+from streams.local_state import discard_if_unclean, mark_running, mark_stopped
 from streams.settings import Settings
 from streams.topic_admin import ensure_topics
 
@@ -22,6 +24,18 @@ class AntifraudApp(faust.App):
     def _new_transport(self) -> Any:
         transport_class = make_transport(settings.fetch_max_wait_ms)
         return transport_class(self.conf.broker_consumer, self)
+
+    async def on_first_start(self) -> None:
+        # Before any table is opened: see streams/local_state.py.
+        datadir, tabledir = Path(self.conf.datadir), Path(self.conf.tabledir)
+        discard_if_unclean(datadir, tabledir)
+        await super().on_first_start()
+        mark_running(datadir)
+
+    async def on_shutdown(self) -> None:
+        await super().on_shutdown()
+        # Consumer stopped (offsets committed) and producer flushed by now: clean.
+        mark_stopped(Path(self.conf.datadir))
 
     async def on_start(self) -> None:
         await super().on_start()

@@ -65,3 +65,53 @@ def test_new_worker_with_empty_disk_recovers_watch_list_and_ledger(
     finally:
         second.stop()
         commands.close()
+
+
+def test_restart_after_kill_rebuilds_local_tables_and_loses_nothing(
+    broker: Broker, bus: Bus, worker_env: dict[str, str], tmp_path: Path, serial: int
+) -> None:
+    app_id = f"antifraud-restart-{serial}"
+    env = {**isolated_env(worker_env, app_id), "ANTIFRAUD_STORE": "rocksdb://"}
+    phone = make_phone(serial + 72)
+    commands = bus.reader(f"{app_id}.bank_commands")
+    worker = WorkerProcess(broker.url, tmp_path, env, name="restarted").start()
+    try:
+        bus.send(
+            f"{app_id}.reports",
+            report(
+                f"R-kill-{serial}",
+                [identifier("phone", phone, "HSBKKZKX")],
+                time.time(),
+                keys=REPORT_KEYS,
+            ),
+            key="r",
+        )
+        bus.flush()
+        commands.wait_for(about([phone]))
+        worker.kill()
+        # Same machine, same data directory: its local tables are not trusted after a crash.
+        worker.start(timeout=90)
+        assert "event=unclean_shutdown_detected" in worker.log_path.read_text()
+        bus.send(
+            f"{app_id}.transfers",
+            transfer(
+                f"T-kill-{serial}",
+                "CASPKZKA",
+                identifier("iban", make_iban("722", 22_000_000 + serial)),
+                identifier("phone", phone, "HSBKKZKX"),
+                1_000_000,
+                time.time(),
+            ),
+            key=f"T-kill-{serial}",
+        )
+        bus.flush()
+        holds = commands.wait_for(
+            lambda c: c["type"] == "hold_transfer" and about([phone])(c), count=2, timeout=60
+        )
+        assert {c["bank_id"] for c in holds} == {"CASPKZKA", "HSBKKZKX"}
+        worker.stop()
+        # A clean stop leaves the tables to be reused.
+        assert not (tmp_path / "restarted-data" / "worker.running").exists()
+    finally:
+        worker.stop()
+        commands.close()
