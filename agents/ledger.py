@@ -11,7 +11,14 @@ import orjson
 from core.ledger import PENDING, LedgerEntry, record_ack, record_issue, record_resend
 from streams import metrics, topics
 from streams.app import app, settings
-from streams.emit import audit, command_topic_for, dead_letter, guarded, payload_bytes
+from streams.emit import (
+    audit,
+    command_topic_for,
+    dead_letter,
+    delivered,
+    guarded,
+    payload_bytes,
+)
 
 log = logging.getLogger("antifraud")
 
@@ -62,10 +69,11 @@ async def _ledger_one(event: Any) -> None:
     elif kind == "due":
         if record_resend(entry, time.time(), settings.policy.ack_sla_seconds):
             assert entry is not None
-            command_ledger[event.key] = _dump(entry)
-            await (await command_topic_for(entry.bank_id)).send(
+            resent = await (await command_topic_for(entry.bank_id)).send(
                 key=entry.bank_id.encode(), value=orjson.dumps(entry.command)
             )
+            await delivered([resent])  # before the ledger records the re-send as done
+            command_ledger[event.key] = _dump(entry)
             metrics.OVERDUE.labels(entry.bank_id).inc()
             log.warning(
                 "event=command_overdue command_id=%s bank=%s action=resent",

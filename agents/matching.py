@@ -17,7 +17,14 @@ from core.matching import Event, IdentifierState, apply
 from core.serde import dump_state, event_to_json, load_bundle, load_state
 from streams import metrics, topics
 from streams.app import app, settings
-from streams.emit import dead_letter, guarded, issue_command, send_identifier_events, source_of
+from streams.emit import (
+    dead_letter,
+    delivered,
+    guarded,
+    issue_command,
+    send_identifier_events,
+    source_of,
+)
 
 log = logging.getLogger("antifraud")
 
@@ -63,11 +70,13 @@ async def _match_bundle(event: Any) -> None:
         follow_ups.extend(outcome.follow_up_events())
         watched_delta += outcome.watched_delta
         inflight_delta += outcome.inflight_delta
+    deliveries = []
+    for command in commands:
+        deliveries += await issue_command(command, now)
+    deliveries += await send_identifier_events(follow_ups)
+    await delivered(deliveries)  # before the state that records them: see streams/emit.py
     for identifier_key, state in states.items():
         _store(identifier_key.encode(), state)
-    for command in commands:
-        await issue_command(command, now)
-    await send_identifier_events(follow_ups)
     if watched_delta:
         metrics.WATCHED_IDENTIFIERS.inc(watched_delta)
     if inflight_delta:

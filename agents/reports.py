@@ -10,7 +10,7 @@ import orjson
 from core.reports import ReportEntry, decide
 from streams import topics
 from streams.app import app
-from streams.emit import audit, guarded, send_identifier_events
+from streams.emit import audit, delivered, guarded, send_identifier_events
 
 log = logging.getLogger("antifraud")
 
@@ -36,6 +36,9 @@ async def registry(stream: Any) -> None:
 async def _register(event: Any) -> None:
     report = orjson.loads(event.value)
     decision = decide(_load(report_registry.get(event.key)), report)
+    # The watches and revocations reach the broker before the registry records the report
+    # as handled, or a crash in between would make the replay look like a duplicate.
+    await delivered(await send_identifier_events(list(decision.events)))
     if decision.entry is not None:
         entry = decision.entry
         report_registry[event.key] = orjson.dumps(
@@ -46,7 +49,6 @@ async def _register(event: Any) -> None:
                 "accounts": entry.accounts,
             }
         )
-    await send_identifier_events(list(decision.events))
     log.info(
         "event=report report_id=%s action=%s verdict=%s accounts=%d",
         report["report_id"],

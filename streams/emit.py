@@ -7,6 +7,7 @@ the offset of the record that caused it is committed.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import time
@@ -137,12 +138,29 @@ async def command_topic_for(bank_id: str) -> Any:
     return topics.raw_topic(name)
 
 
-async def issue_command(command: dict[str, Any], now: float) -> None:
+Deliveries = list[Awaitable[Any]]
+
+
+async def delivered(deliveries: Deliveries) -> None:
+    """Wait until the broker has every record in `deliveries` (raises if one failed).
+
+    Agents call this before writing the table state that records those sends: state that
+    says "command issued" or "suspect followed" must never reach a changelog ahead of the
+    command or the follow-up itself, or a crash in between would lose it for good (the
+    replayed input would find it already done). The other way round, a crash costs at
+    most a repeat with the same command id.
+    """
+    if deliveries:
+        await asyncio.gather(*deliveries)
+
+
+async def issue_command(command: dict[str, Any], now: float) -> Deliveries:
+    """Send a command to its bank and record it in the ledger; returns their deliveries."""
     value = orjson.dumps(command)
-    await (await command_topic_for(command["bank_id"])).send(
+    sent = await (await command_topic_for(command["bank_id"])).send(
         key=command["bank_id"].encode(), value=value
     )
-    await topics.ledger_events.send(
+    ledgered = await topics.ledger_events.send(
         key=command["command_id"].encode(),
         value=orjson.dumps({"e": "issued", "cmd": command, "at": now}),
     )
@@ -162,16 +180,19 @@ async def issue_command(command: dict[str, Any], now: float) -> None:
         command["hop"],
     )
     await audit({"kind": "command", "command": command})
+    return [sent, ledgered]
 
 
-async def send_identifier_events(items: list[tuple[str, Event]]) -> None:
+async def send_identifier_events(items: list[tuple[str, Event]]) -> Deliveries:
     """Send identifier events to their owner partitions, one bundle record per partition.
 
     Bundling is what keeps Faust's per-record cost off the hot path: a batch of 500
     transfers becomes at most `partitions` records on the internal stream, not 1,000.
     """
-    for partition, group in by_owner(items, settings.partitions).items():
+    return [
         await topics.identifier_events.send(value=dump_bundle(group), partition=partition)
+        for partition, group in by_owner(items, settings.partitions).items()
+    ]
 
 
 async def audit(entry: dict[str, Any]) -> None:
