@@ -47,6 +47,7 @@ class AntifraudApp(faust.App):
                 settings.topics.reports,
             )
         # Before any consumer subscribes: see streams/topic_admin.py for why.
+        security = aiokafka_security_options(settings.security)
         await ensure_topics(
             settings.bootstrap_servers,
             # The internal ones too: a consumer that joins before they exist is assigned
@@ -55,7 +56,18 @@ class AntifraudApp(faust.App):
             settings.topics.external() + settings.topics.internal(),
             settings.partitions,
             settings.replication_factor,
-            aiokafka_security_options(settings.security),
+            security,
+        )
+        # And the tables' changelogs, compacted like Faust makes them: a worker that meets a
+        # changelog its metadata does not know yet refuses every table write until the next
+        # metadata refresh (minutes), which two workers starting together ran into.
+        await ensure_topics(
+            settings.bootstrap_servers,
+            [table.changelog_topic.get_topic_name() for table in self.tables.values()],
+            settings.partitions,
+            settings.replication_factor,
+            security,
+            topic_config={"cleanup.policy": "compact"},
         )
         # Serve /health and /metrics from the start, so "not ready yet" is a 503 an
         # orchestrator can see, not a refused connection (Faust would start the web

@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import orjson
+from aiokafka.errors import KafkaError
+from faust.exceptions import PartitionsMismatch
 
 from core.identifiers import mask
 from core.intake import Rejected
@@ -30,6 +32,9 @@ from streams.topic_admin import ensure_topics
 log = logging.getLogger("antifraud")
 
 T = TypeVar("T")
+
+# Errors of the infrastructure, retried rather than dead-lettered.
+TRANSIENT_ERRORS = (KafkaError, PartitionsMismatch)
 
 _known_command_topics: set[str] = set()
 
@@ -93,12 +98,30 @@ async def guarded(event: Any, handle: Callable[[Any], Awaitable[None]]) -> None:
     """Run one record through `handle`; whatever goes wrong, the record ends in the dead letters.
 
     Faust acks a record even when its agent raises, so an exception that escaped
-    here would lose the record silently: every failure becomes a dead letter.
+    here would lose the record silently: every failure of the record becomes a dead
+    letter, and every failure of the infrastructure is retried until it passes.
     """
-    try:
-        await handle(event)
-    except Exception as exc:
-        await _dead_letter_failure(event, exc)
+    delay = 0.5
+    while True:
+        try:
+            await handle(event)
+            return
+        except TRANSIENT_ERRORS as exc:
+            # The broker or its metadata, not the record: dead-lettering would lose a good
+            # record, so wait and try again (the same command ids come out, if any).
+            log.warning(
+                "event=transient_error topic=%s partition=%s offset=%s error=%s retry_in=%.1f",
+                event.message.topic,
+                event.message.partition,
+                event.message.offset,
+                type(exc).__name__,
+                delay,
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+        except Exception as exc:
+            await _dead_letter_failure(event, exc)
+            return
 
 
 async def parsed(event: Any, parse: Callable[[Any], T]) -> T | None:

@@ -24,6 +24,7 @@ async def ensure_topics(
     partitions: int,
     replication_factor: int,
     client_options: dict[str, Any] | None = None,
+    topic_config: dict[str, str] | None = None,
 ) -> list[str]:
     """Create the missing topics among `names`; returns the ones created."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **(client_options or {}))
@@ -36,7 +37,10 @@ async def ensure_topics(
         # Another worker may win the race: the topic is then there, which is all we need.
         with contextlib.suppress(TopicAlreadyExistsError):
             await admin.create_topics(
-                [NewTopic(name, partitions, replication_factor) for name in missing]
+                [
+                    NewTopic(name, partitions, replication_factor, topic_configs=topic_config)
+                    for name in missing
+                ]
             )
         log.info("event=topics_created topics=%s partitions=%d", ",".join(missing), partitions)
         return missing
