@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: install demo test test-embedded test-kafka lint system-deps bench clean
+.PHONY: install demo test test-faults lint system-deps bench clean
 
 install: $(VENV)/.installed
 
@@ -28,10 +28,14 @@ lint: install
 	$(BIN)/mypy
 
 # Unit, property and deploy tests, then the integration suite on each broker.
+# The fault tests (50k transfers each, ~5 min apiece) run with `make test-faults`.
 test: install system-deps lint
 	$(PY) -m pytest -q -m "not integration"
-	$(PY) -m pytest -q -m integration --broker=embedded
-	$(PY) -m pytest -q -m integration --broker=apache-kafka
+	$(PY) -m pytest -q -m "integration and not slow" --broker=embedded
+	$(PY) -m pytest -q -m "integration and not slow" --broker=apache-kafka
+
+test-faults: install system-deps
+	$(PY) -m pytest -q -s -m slow --broker=apache-kafka
 
 bench: install
 	$(BIN)/antifraud bench

@@ -25,7 +25,6 @@ KEYS = {
 }
 
 
-@pytest.mark.slow
 def test_bench_prints_one_json_line_with_every_figure(tmp_path: Path) -> None:
     antifraud = Path(sys.executable).parent / "antifraud"
     run = subprocess.run(
