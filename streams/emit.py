@@ -36,7 +36,8 @@ T = TypeVar("T")
 # Errors of the infrastructure, retried rather than dead-lettered.
 TRANSIENT_ERRORS = (KafkaError, PartitionsMismatch)
 
-_known_command_topics: set[str] = set()
+# bank_id -> its command topic, created on the broker and declared in Faust once.
+_command_topics: dict[str, Any] = {}
 
 
 def payload_text(raw: bytes | None) -> tuple[str, str]:
@@ -147,8 +148,9 @@ async def command_topic_for(bank_id: str) -> Any:
     """One shared topic, or one per bank so Kafka ACLs can give each bank only its own."""
     if not settings.per_bank_topics:
         return topics.bank_commands
-    name = f"{settings.topics.bank_commands}.{bank_id}"
-    if name not in _known_command_topics:
+    topic = _command_topics.get(bank_id)
+    if topic is None:
+        name = f"{settings.topics.bank_commands}.{bank_id}"
         # The worker creates what it writes to (operators may pre-create them with ACLs).
         await ensure_topics(
             settings.bootstrap_servers,
@@ -157,8 +159,8 @@ async def command_topic_for(bank_id: str) -> Any:
             settings.replication_factor,
             aiokafka_security_options(settings.security),
         )
-        _known_command_topics.add(name)
-    return topics.raw_topic(name)
+        topic = _command_topics[bank_id] = topics.raw_topic(name)
+    return topic
 
 
 Deliveries = list[Awaitable[Any]]
