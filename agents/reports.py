@@ -50,11 +50,13 @@ async def _register(event: Any) -> None:
             }
         )
     log.info(
-        "event=report report_id=%s action=%s verdict=%s accounts=%d",
+        "event=report report_id=%s action=%s verdict=%s accounts=%d partition=%s offset=%s",
         report["report_id"],
         report["action"],
         decision.verdict,
         len(report["accounts"]),
+        event.message.partition,
+        event.message.offset,
     )
     await audit(
         {

@@ -1,5 +1,8 @@
 """The Faust overrides in streams/fastpath.py change only what they say they change.
 
+The seek fix (3.) is also proved end to end by the early-kill test of
+tests/integration/test_faults.py, which lost up to 250 of 400 reports without it.
+
 Delivery, acks and rebalances under the overrides are exercised end to end by the
 whole integration suite (every worker there runs with them) and by the fault tests.
 """
@@ -7,11 +10,13 @@ whole integration suite (every worker there runs with them) and by the fault tes
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from unittest.mock import patch
 
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from streams.app import app, settings
-from streams.fastpath import drain, make_transport
+from streams.fastpath import BatchGate, drain, make_transport, quiesce
 
 
 def test_the_app_uses_the_fast_transport_and_faust_s_classes_underneath() -> None:
@@ -67,3 +72,103 @@ def test_drain_of_an_empty_buffer_does_nothing() -> None:
     buffer = SlowBuffer(queued=0)
     asyncio.run(drain(buffer))
     assert buffer.flush_calls == 0
+
+
+# ------------------------------------------------------------ 3. the seek after a rebalance
+
+
+class FakeConsumer:
+    def __init__(self, flow_active: bool) -> None:
+        self.flow_active = flow_active
+        self.stopped = 0
+
+    def stop_flow(self) -> None:
+        self.flow_active = False
+        self.stopped += 1
+
+
+class FakeFlowControl:
+    def __init__(self) -> None:
+        self.suspended = 0
+
+    def suspend(self) -> None:
+        self.suspended += 1
+
+
+class FakeApp:
+    def __init__(self) -> None:
+        self.flow_control = FakeFlowControl()
+
+
+def test_quiesce_waits_for_the_batch_being_handed_out_before_the_seek() -> None:
+    async def scenario() -> list[str]:
+        order: list[str] = []
+        gate = BatchGate()
+        consumer, app = FakeConsumer(flow_active=True), FakeApp()
+        gate.opened()  # the fetcher is inside a batch
+
+        async def fetcher_finishes_its_batch() -> None:
+            await asyncio.sleep(0.05)
+            order.append("batch handed out")
+            gate.closed()
+
+        finishing = asyncio.create_task(fetcher_finishes_its_batch())
+        await quiesce(consumer, app, gate)
+        order.append("seek may start")
+        await finishing
+        assert consumer.stopped == 1 and app.flow_control.suspended == 1
+        return order
+
+    assert asyncio.run(scenario()) == ["batch handed out", "seek may start"]
+
+
+def test_quiesce_does_nothing_when_the_flow_is_already_stopped() -> None:
+    async def scenario() -> tuple[int, int]:
+        gate = BatchGate()
+        gate.opened()  # the fetcher itself seeks back from inside its batch: no waiting
+        consumer, app = FakeConsumer(flow_active=False), FakeApp()
+        await asyncio.wait_for(quiesce(consumer, app, gate), timeout=1)
+        return consumer.stopped, app.flow_control.suspended
+
+    assert asyncio.run(scenario()) == (0, 0)
+
+
+def test_batch_gate_is_idle_only_when_every_batch_is_closed() -> None:
+    async def scenario() -> list[bool]:
+        gate = BatchGate()
+        seen = [await gate.wait_idle(timeout=0.01)]
+        gate.opened()
+        gate.opened()
+        gate.closed()
+        seen.append(await gate.wait_idle(timeout=0.01))
+        gate.closed()
+        seen.append(await gate.wait_idle(timeout=0.01))
+        return seen
+
+    assert asyncio.run(scenario()) == [True, False, True]
+
+
+def test_the_consumer_closes_the_gate_even_when_a_batch_is_abandoned() -> None:
+    """A fetcher cancelled mid-batch must not leave the next seek waiting forever."""
+
+    async def scenario() -> bool:
+        transport = make_transport(fetch_max_wait_ms=37)(app.conf.broker_consumer, app)
+        consumer = transport.create_consumer(
+            callback=app.topics.on_message,
+            on_partitions_revoked=app._on_partitions_revoked,
+            on_partitions_assigned=app._on_partitions_assigned,
+        )
+        records = iter([("tp", "m1"), ("tp", "m2")])
+
+        async def two_records(self: object, timeout: float) -> AsyncIterator[tuple[str, str]]:
+            for record in records:
+                yield record
+
+        with patch.object(faust_aiokafka.Consumer, "getmany", two_records):
+            batch = consumer.getmany(timeout=1.0)
+            assert await batch.__anext__() == ("tp", "m1")
+            assert not await consumer.batches.wait_idle(timeout=0.01)
+            await batch.aclose()  # what cancelling the fetcher's task does to it
+        return await consumer.batches.wait_idle(timeout=0.01)
+
+    assert asyncio.run(scenario())
