@@ -46,3 +46,25 @@ def test_bench_prints_one_json_line_with_every_figure(tmp_path: Path) -> None:
     )
     assert figures["p50_ms"] <= figures["p99_ms"] <= figures["max_ms"]
     assert figures["latency_rate"] == 200
+
+
+def test_bench_state_recovers_the_tables_it_filled_and_reads_them_back(tmp_path: Path) -> None:
+    antifraud = Path(sys.executable).parent / "antifraud"
+    shape = ["--watched", "3000", "--inflight", "10000", "--per-identifier", "5"]
+    run = subprocess.run(
+        [str(antifraud), "bench-state", *shape, "--lookups", "3000"],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr.decode(errors="replace")[-4000:]
+    figures = orjson.loads(run.stdout.decode().strip().splitlines()[-1])
+
+    # 3,000 watched identifiers, then 2,000 recipients and 2,000 senders of 5 transfers each
+    assert figures["state_records"] == 7_000
+    assert figures["inflight_transfers"] == 10_000
+    # Two lookups in three ask for a written identifier; each must be found after recovery.
+    assert figures["lookups"] == 3_000
+    assert figures["found"] == 2_000
+    for key in ("recovery_seconds", "restart_seconds", "rss_mb", "lookups_per_s"):
+        assert figures[key] > 0, key
