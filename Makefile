@@ -27,12 +27,13 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# Unit, property and deploy tests, then the integration suite on each broker.
-# The fault tests (50k transfers each, ~5 min apiece) run with `make test-faults`.
+# Unit, property and deploy tests, the integration suite on each broker, then the fault
+# tests on Apache Kafka (50k transfers each, about 9 min together; -s prints their figures).
 test: install system-deps lint
 	$(PY) -m pytest -q -m "not integration"
 	$(PY) -m pytest -q -m "integration and not slow" --broker=embedded
 	$(PY) -m pytest -q -m "integration and not slow" --broker=apache-kafka
+	$(PY) -m pytest -q -s -m slow --broker=apache-kafka
 
 test-faults: install system-deps
 	$(PY) -m pytest -q -s -m slow --broker=apache-kafka
