@@ -8,11 +8,13 @@ from typing import Any
 from faust.sensors.prometheus import setup_prometheus_sensors
 from faust.web import Request, Response, View
 
-from streams import metrics
+from streams import faust_sensor, metrics
 from streams.app import app
 
-# Faust's own sensor (messages, commits, rebalances...) on the same registry as ours.
+# Faust's own sensor (messages, commits, rebalances...) on the same registry as ours, with
+# its labelled series looked up once (streams/faust_sensor.py).
 setup_prometheus_sensors(app, pattern="/metrics", registry=metrics.REGISTRY, name_prefix="faust")
+faust_sensor.install(app)
 metrics.UP.set(1)
 
 
