@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
+from typing import Any
 from unittest.mock import patch
 
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from streams.app import app, settings
-from streams.fastpath import BatchGate, drain, make_transport, quiesce
+from streams.fastpath import BatchGate, DrainingBuffer, make_transport, quiesce
 
 
 def test_the_app_uses_the_fast_transport_and_faust_s_classes_underneath() -> None:
@@ -44,34 +46,88 @@ def test_consumer_fetch_wait_comes_from_the_setting() -> None:
     assert settings.fetch_max_wait_ms == 100
 
 
-class SlowBuffer:
-    """Like Faust's ProducerBuffer when the broker is slow: each flush gives up early."""
+class SlowChannel:
+    """A topic whose broker takes `delay` seconds to accept each record (or never, if None)."""
 
-    def __init__(self, queued: int) -> None:
-        self.queued = queued
-        self.flush_calls = 0
+    def __init__(self, delay: float | None) -> None:
+        self.delay = delay
+        self.published: list[int] = []
 
-    @property
-    def size(self) -> int:
-        return self.queued
-
-    async def flush(self) -> None:
-        self.flush_calls += 1
-        await asyncio.sleep(0)
-        self.queued -= 1  # one record left, then it "timed out" with the rest still queued
+    async def publish_message(self, fut: Any, wait: bool = False) -> None:
+        if self.delay is None:
+            await asyncio.Event().wait()  # a broker that never answers
+        await asyncio.sleep(self.delay)
+        self.published.append(fut.n)
 
 
-def test_drain_waits_until_the_buffer_is_empty() -> None:
-    buffer = SlowBuffer(queued=5)
-    asyncio.run(drain(buffer))
-    assert buffer.size == 0
-    assert buffer.flush_calls == 5
+def queued(channel: SlowChannel, n: int) -> Any:
+    return SimpleNamespace(n=n, message=SimpleNamespace(channel=channel))
 
 
-def test_drain_of_an_empty_buffer_does_nothing() -> None:
-    buffer = SlowBuffer(queued=0)
-    asyncio.run(drain(buffer))
-    assert buffer.flush_calls == 0
+async def started_buffer() -> DrainingBuffer:
+    buffer = DrainingBuffer()
+    buffer.app = SimpleNamespace(conf=SimpleNamespace(producer_threaded=False))
+    await buffer.start()
+    return buffer
+
+
+def test_flush_returns_only_after_every_record_has_left() -> None:
+    """Faust's flush gave up after 0.1 s without progress, records still queued (2.)."""
+
+    async def scenario() -> tuple[list[int], int]:
+        buffer = await started_buffer()
+        channel = SlowChannel(delay=0.15)  # slower than Faust's 0.1 s patience
+        for n in range(4):
+            buffer.put(queued(channel, n))
+        await asyncio.wait_for(buffer.flush(), timeout=5)
+        published, outstanding = list(channel.published), buffer.outstanding
+        await buffer.stop()
+        return published, outstanding
+
+    assert asyncio.run(scenario()) == ([0, 1, 2, 3], 0)
+
+
+def test_flush_counts_the_record_being_handed_to_the_client() -> None:
+    """The queue is empty once the last record is taken; that record has not left yet."""
+
+    async def scenario() -> tuple[bool, int, int]:
+        buffer = await started_buffer()
+        channel = SlowChannel(delay=None)
+        buffer.put(queued(channel, 0))
+        await asyncio.sleep(0.05)  # taken from the queue, stuck in the client
+        finished = True
+        try:
+            await asyncio.wait_for(buffer.flush(), timeout=0.3)
+        except TimeoutError:
+            finished = False
+        size, outstanding = buffer.size, buffer.outstanding
+        await buffer.stop()
+        return finished, size, outstanding
+
+    assert asyncio.run(scenario()) == (False, 0, 1)
+
+
+def test_wait_until_ebb_lets_agents_on_once_the_buffer_is_back_under_its_limit() -> None:
+    async def scenario() -> tuple[int, int]:
+        buffer = await started_buffer()
+        buffer.max_messages = 3
+        channel = SlowChannel(delay=0.001)
+        for n in range(10):
+            buffer.put(queued(channel, n))
+        await asyncio.wait_for(buffer.wait_until_ebb(), timeout=5)
+        left = buffer.outstanding
+        await buffer.flush()
+        sent = len(channel.published)
+        await buffer.stop()
+        return left, sent
+
+    left, sent = asyncio.run(scenario())
+    assert left <= 3
+    assert sent == 10
+
+
+def test_the_app_s_producer_uses_the_draining_buffer() -> None:
+    assert isinstance(app.producer.buffer, DrainingBuffer)
 
 
 # ------------------------------------------------------------ 3. the seek after a rebalance
