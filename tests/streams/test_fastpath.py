@@ -15,10 +15,17 @@ from types import SimpleNamespace
 from typing import Any
 from unittest.mock import patch
 
+import pytest
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from streams.app import app, settings
-from streams.fastpath import BatchGate, DrainingBuffer, make_transport, quiesce
+from streams.fastpath import (
+    BatchGate,
+    DrainingBuffer,
+    can_hand_over_at_once,
+    make_transport,
+    quiesce,
+)
 
 
 def test_the_app_uses_the_fast_transport_and_faust_s_classes_underneath() -> None:
@@ -228,3 +235,70 @@ def test_the_consumer_closes_the_gate_even_when_a_batch_is_abandoned() -> None:
         return await consumer.batches.wait_idle(timeout=0.01)
 
     assert asyncio.run(scenario())
+
+
+# ------------------------------------------------------------ 4. handing a record to its agents
+
+
+class Flag:
+    def __init__(self, value: bool) -> None:
+        self.value = value
+
+    def is_set(self) -> bool:
+        return self.value
+
+    def is_active(self) -> bool:
+        return self.value
+
+    def locked(self) -> bool:
+        return self.value
+
+
+def world(**changes: Any) -> tuple[Any, Any]:
+    """A consumer and an app in which a record of TP("t", 0) can be handed over at once."""
+    state = {
+        "suspended": False,
+        "flow_control_active": True,
+        "buffered": 10,
+        "lock_held": False,
+        "queue_full": False,
+        **changes,
+    }
+    consumer = SimpleNamespace(suspend_flow=Flag(state["suspended"]))
+    queue = SimpleNamespace(full=lambda: state["queue_full"])
+    other_queue = SimpleNamespace(full=lambda: False)
+    app = SimpleNamespace(
+        flow_control=Flag(state["flow_control_active"]),
+        producer=SimpleNamespace(buffer=SimpleNamespace(size=state["buffered"], max_messages=100)),
+        topics=SimpleNamespace(
+            _tp_to_callback_lock=Flag(state["lock_held"]),
+            _tp_index={
+                ("t", 0): [SimpleNamespace(queue=other_queue), SimpleNamespace(queue=queue)]
+            },
+        ),
+    )
+    return consumer, app
+
+
+def test_a_record_is_handed_over_at_once_when_nothing_can_make_it_wait() -> None:
+    assert can_hand_over_at_once(*world(), ("t", 0))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"suspended": True},
+        {"flow_control_active": False},
+        {"buffered": 101},
+        {"lock_held": True},
+        {"queue_full": True},
+    ],
+)
+def test_anything_that_could_make_the_hand_over_wait_keeps_faust_s_way(
+    change: dict[str, Any],
+) -> None:
+    assert not can_hand_over_at_once(*world(**change), ("t", 0))
+
+
+def test_the_app_s_consumer_drains_with_the_fast_hand_over() -> None:
+    assert app.transport.Consumer._drain_messages.__qualname__.startswith("make_transport")
