@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -971,14 +971,27 @@ async def bench(
         "hit_fraction": hit_fraction,
         "plot": plot,
     }
-    workdir = Path(tempfile.mkdtemp(prefix="antifraud-bench-"))
+
+    async def measure(url: str, embedded: bool, workdir: Path) -> dict[str, Any]:
+        return await run_bench(url, embedded, workdir, options)
+
+    await on_broker(broker, "antifraud-bench-", measure)
+
+
+Measure = Callable[[str, bool, Path], Awaitable[dict[str, Any]]]
+
+
+async def on_broker(broker: str, prefix: str, measure: Measure) -> None:
+    """Run `measure(url, embedded, workdir)` on `broker`, or on an embedded one started here,
+    and print its figures as the last stdout line; logs stay in workdir when it fails."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
     embedded = None if broker else EmbeddedBroker(log_file=workdir / "broker.log")
     try:
         if embedded is not None:
             embedded.start()
             say(f"embedded broker on {embedded.url}")
         url = broker or (embedded.url if embedded else "")
-        figures = await run_bench(url, embedded is not None, workdir, options)
+        figures = await measure(url, embedded is not None, workdir)
     except BaseException:
         traceback.print_exc()
         say(f"failed; logs kept in {workdir}")

@@ -19,16 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import random
-import shutil
-import tempfile
 import time
-import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
 from aiokafka import AIOKafkaProducer
 from faust.cli import option
 from mode.utils.compat import want_bytes
@@ -40,8 +36,7 @@ from core.partitioning import owner_partition
 from core.records import Transfer
 from core.serde import dump_state, load_state
 from streams.app import app, settings
-from streams.bench import client_options, memory_mb, say
-from streams.embedded_broker import EmbeddedBroker
+from streams.bench import client_options, memory_mb, on_broker, say
 from streams.simulation import make_iban, make_phone
 from streams.topic_admin import ensure_topics
 from streams.worker_process import FAST_GROUP, WorkerProcess
@@ -313,20 +308,8 @@ async def bench_state(
 ) -> None:
     """Identifier state at national scale: table recovery time, RSS and lookups per second."""
     shape = Shape(watched, inflight, per_identifier)
-    workdir = Path(tempfile.mkdtemp(prefix="antifraud-bench-state-"))
-    embedded = None if broker else EmbeddedBroker(log_file=workdir / "broker.log")
-    try:
-        if embedded is not None:
-            embedded.start()
-            say(f"embedded broker on {embedded.url}")
-        url = broker or (embedded.url if embedded else "")
-        figures = await run(url, embedded is not None, workdir, shape, lookups)
-    except BaseException:
-        traceback.print_exc()
-        say(f"failed; logs kept in {workdir}")
-        raise SystemExit(1) from None
-    finally:
-        if embedded is not None:
-            embedded.stop()
-    shutil.rmtree(workdir, ignore_errors=True)
-    print(orjson.dumps(figures).decode(), flush=True)
+
+    async def measure(url: str, embedded: bool, workdir: Path) -> dict[str, Any]:
+        return await run(url, embedded, workdir, shape, lookups)
+
+    await on_broker(broker, "antifraud-bench-state-", measure)

@@ -28,6 +28,17 @@ from streams.fastpath import (
 )
 
 
+def fast_consumer() -> tuple[Any, Any]:
+    """Our transport class and a consumer of it, on the app (not started)."""
+    transport = make_transport(fetch_max_wait_ms=37)(app.conf.broker_consumer, app)
+    consumer = transport.create_consumer(
+        callback=app.topics.on_message,
+        on_partitions_revoked=app._on_partitions_revoked,
+        on_partitions_assigned=app._on_partitions_assigned,
+    )
+    return transport, consumer
+
+
 def test_the_app_uses_the_fast_transport_and_faust_s_classes_underneath() -> None:
     transport = app.transport
     assert isinstance(transport, faust_aiokafka.Transport)
@@ -37,12 +48,7 @@ def test_the_app_uses_the_fast_transport_and_faust_s_classes_underneath() -> Non
 
 def test_consumer_fetch_wait_comes_from_the_setting() -> None:
     async def build() -> int:
-        transport = make_transport(fetch_max_wait_ms=37)(app.conf.broker_consumer, app)
-        consumer = transport.create_consumer(
-            callback=app.topics.on_message,
-            on_partitions_revoked=app._on_partitions_revoked,
-            on_partitions_assigned=app._on_partitions_assigned,
-        )
+        transport, consumer = fast_consumer()
         thread = consumer._new_consumer_thread()
         aiokafka_consumer = thread._create_worker_consumer(transport)
         value = aiokafka_consumer._fetch_max_wait_ms
@@ -215,12 +221,7 @@ def test_the_consumer_closes_the_gate_even_when_a_batch_is_abandoned() -> None:
     """A fetcher cancelled mid-batch must not leave the next seek waiting forever."""
 
     async def scenario() -> bool:
-        transport = make_transport(fetch_max_wait_ms=37)(app.conf.broker_consumer, app)
-        consumer = transport.create_consumer(
-            callback=app.topics.on_message,
-            on_partitions_revoked=app._on_partitions_revoked,
-            on_partitions_assigned=app._on_partitions_assigned,
-        )
+        _, consumer = fast_consumer()
         records = iter([("tp", "m1"), ("tp", "m2")])
 
         async def two_records(self: object, timeout: float) -> AsyncIterator[tuple[str, str]]:
