@@ -33,6 +33,7 @@ def drive(monitor: Any) -> None:
     for i in range(60):
         tp = tps[i % 3]
         message = SimpleNamespace(time_in=None)
+        monitor.track_tp_end_offset(tp, 1_000 + i)
         monitor.on_message_in(tp, 100 + i, message)
         monitor.on_stream_event_in(tp, 100 + i, streams[i % 2], SimpleNamespace())
         table = tables[i % 2]
@@ -60,6 +61,7 @@ def test_same_series_and_values_as_faust_s_own_sensor() -> None:
         'faust_total_events_per_stream_total{stream="stream.topic_transfers.events"} 30.0' in ours
     )
     assert any('table="table.identifier-state"' in line for line in ours)
+    assert any("end_offset" in line and "1059.0" in line for line in ours)
     assert ours == exported(PrometheusMonitor)
 
 
