@@ -56,6 +56,12 @@ class DrainingBuffer(ProducerBuffer):
     _sending = 0  # records taken from the queue and not yet handed to the Kafka client
 
     @property
+    def size(self) -> int:
+        # Faust's reads app.conf.producer_threaded each time (a settings lookup, asked for
+        # every record handed to an agent); the worker never uses the threaded producer.
+        return self.pending.qsize()
+
+    @property
     def outstanding(self) -> int:
         return self.size + self._sending
 

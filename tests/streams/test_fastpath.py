@@ -303,3 +303,8 @@ def test_anything_that_could_make_the_hand_over_wait_keeps_faust_s_way(
 
 def test_the_app_s_consumer_drains_with_the_fast_hand_over() -> None:
     assert app.transport.Consumer._drain_messages.__qualname__.startswith("make_transport")
+
+
+def test_the_worker_does_not_use_faust_s_threaded_producer() -> None:
+    """DrainingBuffer.size counts only its own queue, which holds everything in this mode."""
+    assert app.conf.producer_threaded is False
