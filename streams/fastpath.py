@@ -49,6 +49,8 @@ from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.transport.producer import ProducerBuffer
 
+log = logging.getLogger("antifraud")
+
 
 class DrainingBuffer(ProducerBuffer):
     """Faust's producer buffer, whose flush returns only when every record has left (2.)."""
@@ -94,8 +96,6 @@ class DrainingBuffer(ProducerBuffer):
         if self.size > self.max_messages:
             await self.settle(self.max_messages)
 
-
-log = logging.getLogger("antifraud")
 
 # A fetched batch ends within one fetch wait once the flow stops; this only bounds a bug.
 BATCH_END_TIMEOUT = 30.0
