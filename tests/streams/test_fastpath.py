@@ -24,6 +24,7 @@ from streams.fastpath import (
     DrainingBuffer,
     can_hand_over_at_once,
     make_transport,
+    never_committed,
     quiesce,
 )
 
@@ -308,3 +309,22 @@ def test_the_app_s_consumer_drains_with_the_fast_hand_over() -> None:
 def test_the_worker_does_not_use_faust_s_threaded_producer() -> None:
     """DrainingBuffer.size counts only its own queue, which holds everything in this mode."""
     assert app.conf.producer_threaded is False
+
+
+def test_partitions_never_committed_are_the_stream_ones_without_a_commit_above_zero() -> None:
+    """aiokafka's seek_to_committed leaves those where the fetcher left them (see 3.)."""
+    assignment = [("transfers", 0), ("transfers", 1), ("transfers", 2), ("t-changelog", 0)]
+    committed = {("transfers", 0): 17, ("transfers", 1): None}  # 2: nothing recorded at all
+
+    def is_changelog(tp: tuple[str, int]) -> bool:
+        return tp[0].endswith("changelog")
+
+    assert never_committed(assignment, committed, is_changelog) == [
+        ("transfers", 1),
+        ("transfers", 2),
+    ]
+
+
+def test_the_worker_starts_partitions_without_a_commit_from_the_beginning() -> None:
+    """The rewind of never-committed partitions is 'earliest'; it must stay the app's policy."""
+    assert app.conf.consumer_auto_offset_reset == "earliest"
