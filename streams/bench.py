@@ -49,11 +49,9 @@ from streams.app import app, settings
 from streams.embedded_broker import EmbeddedBroker
 from streams.kafka_security import aiokafka_security_options
 from streams.simulation import (
+    ACCOUNT_KINDS,
     BANKS,
-    identifier,
-    make_card,
-    make_iban,
-    make_phone,
+    make_account,
     messy_iban,
     messy_phone,
     report,
@@ -95,14 +93,8 @@ def reported_accounts(count: int) -> list[dict[str, str]]:
     accounts = []
     for i in range(count):
         code = codes[i % len(codes)]
-        kind = ("iban", "iban", "phone", "card")[i % 4]
-        if kind == "iban":
-            value = make_iban(code, 7_000_000_000 + i)
-        elif kind == "phone":
-            value = make_phone(5_000_000 + i)
-        else:
-            value = make_card(600_000_000 + i)
-        accounts.append(identifier(kind, value, BANKS[code]))
+        kind = ACCOUNT_KINDS[i % 4]
+        accounts.append(make_account(kind, code, i, bases=(7_000_000_000, 5_000_000, 600_000_000)))
     return accounts
 
 
@@ -120,14 +112,8 @@ def customers(count: int, rng: random.Random) -> list[dict[str, str]]:
     out = []
     for i in range(count):
         code = rng.choice(codes)
-        kind = rng.choice(("iban", "iban", "phone", "card"))
-        if kind == "iban":
-            value = make_iban(code, 10_000_000 + i)
-        elif kind == "phone":
-            value = make_phone(1_000_000 + i)
-        else:
-            value = make_card(100_000 + i)
-        out.append(identifier(kind, value, BANKS[code]))
+        kind = rng.choice(ACCOUNT_KINDS)
+        out.append(make_account(kind, code, i))
     return out
 
 

@@ -64,6 +64,32 @@ def messy_iban(iban: str) -> str:
     return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4)).lower()
 
 
+# The mix of accounts simulated customers hold: half IBANs, a quarter phones, a quarter cards.
+ACCOUNT_KINDS = ("iban", "iban", "phone", "card")
+
+
+# Serial offsets (IBAN, phone, card) of the simulated customers' accounts.
+CUSTOMER_BASES = (10_000_000, 1_000_000, 100_000)
+
+
+def make_account(
+    kind: str, bank_code: str, serial: int, bases: tuple[int, int, int] = CUSTOMER_BASES
+) -> dict[str, str]:
+    """Account number `serial` of `kind` at the bank with `bank_code`, as a contract identifier.
+
+    `bases` (IBAN, phone, card) shift the serial so that callers drawing disjoint sets of
+    accounts (innocent customers, reported ones) never meet.
+    """
+    iban_base, phone_base, card_base = bases
+    if kind == "iban":
+        value = make_iban(bank_code, iban_base + serial)
+    elif kind == "phone":
+        value = make_phone(phone_base + serial)
+    else:
+        value = make_card(card_base + serial)
+    return identifier(kind, value, BANKS[bank_code])
+
+
 def identifier(kind: str, value: str, bank_id: str | None = None) -> dict[str, str]:
     out = {"kind": kind, "value": value}
     if bank_id:
@@ -214,15 +240,8 @@ class Simulator:
 
     def _customer(self, serial: int) -> dict[str, str]:
         bank_code = self.rng.choice(list(BANKS))
-        bic = BANKS[bank_code]
-        kind = self.rng.choice(["iban", "iban", "phone", "card"])
-        if kind == "iban":
-            value = make_iban(bank_code, 10_000_000 + serial)
-        elif kind == "phone":
-            value = make_phone(1_000_000 + serial)
-        else:
-            value = make_card(100_000 + serial)
-        return identifier(kind, value, bic)
+        kind = self.rng.choice(ACCOUNT_KINDS)
+        return make_account(kind, bank_code, serial)
 
     def _next_transfer_id(self) -> str:
         self._transfer_serial += 1

@@ -32,9 +32,11 @@ from typing import Any
 import orjson
 
 from streams.simulation import (
+    ACCOUNT_KINDS,
     BANKS,
     BICS,
     identifier,
+    make_account,
     make_card,
     make_iban,
     make_phone,
@@ -106,14 +108,8 @@ def build(
     innocents: list[dict[str, str]] = []
     for i in range(4_000):
         code = rng.choice(codes)
-        kind = rng.choice(["iban", "iban", "phone", "card"])
-        if kind == "iban":
-            value = make_iban(code, 20_000_000 + i)
-        elif kind == "phone":
-            value = make_phone(2_000_000 + i)
-        else:
-            value = make_card(200_000_000 + i)
-        innocents.append(identifier(kind, value, BANKS[code]))
+        kind = rng.choice(ACCOUNT_KINDS)
+        innocents.append(make_account(kind, code, i, bases=(20_000_000, 2_000_000, 200_000_000)))
 
     # Reports and the accounts they name (serial ranges disjoint from the innocents').
     cases: list[tuple[str, list[dict[str, str]], list[dict[str, str]]]] = []
