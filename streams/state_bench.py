@@ -18,6 +18,7 @@ The last stdout line is one JSON object.
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 from collections.abc import Iterator
@@ -80,13 +81,13 @@ class Transfers:
     state can be built without holding all transfers in memory.
     """
 
-    STEP = 2_654_435_761  # odd and prime: coprime to every count of transfers below 2**32
+    STEP = 2_654_435_761  # a large prime: spreads neighbouring transfers over distant senders
 
     def __init__(self, shape: Shape) -> None:
         self.k = shape.per_identifier
         self.n = shape.transfers
         step = self.STEP % self.n or 1
-        while _gcd(step, self.n) != 1:
+        while math.gcd(step, self.n) != 1:
             step += 1
         self.step = step
         self.inverse = pow(step, -1, self.n) if self.n > 1 else 0
@@ -110,12 +111,6 @@ class Transfers:
             status="initiated",
             created_at=NOW - n % 86_400,
         )
-
-
-def _gcd(a: int, b: int) -> int:
-    while b:
-        a, b = b, a % b
-    return a
 
 
 def states(shape: Shape) -> Iterator[tuple[str, IdentifierState]]:
