@@ -10,96 +10,93 @@ children it has looked up, keyed by what names them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from faust.sensors.monitor import Monitor
 from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
 
 
+class Children:
+    """One metric's labelled children, each looked up once, by a key of ours."""
+
+    def __init__(self, metric: Any, labels: Callable[[Any], dict[str, Any]]) -> None:
+        self.metric = metric
+        self.labels = labels
+        self.cache: dict[Any, Any] = {}
+
+    def __call__(self, key: Any) -> Any:
+        child = self.cache.get(key)
+        if child is None:
+            child = self.cache[key] = self.metric.labels(**self.labels(key))
+        return child
+
+
+def _partition_labels(tp: Any) -> dict[str, Any]:
+    return {"topic": tp.topic, "partition": tp.partition}
+
+
 class LabelCachingMonitor(PrometheusMonitor):
     def __init__(self, metrics: FaustMetrics, **kwargs: Any) -> None:
         super().__init__(metrics, **kwargs)
-        self._by_topic: dict[str, Any] = {}
-        self._by_partition: dict[Any, Any] = {}
-        self._by_stream: dict[Any, Any] = {}
-        self._by_table_operation: dict[tuple[str, str], Any] = {}
-        self._sent_by_topic: dict[str, Any] = {}
-        self._end_offset_by_partition: dict[Any, Any] = {}
+        # The same label values Faust's own monitor computes, per record, in each hook.
+        self._received_by_topic = Children(
+            metrics.messages_received_per_topics, lambda topic: {"topic": topic}
+        )
+        self._read_offset_by_partition = Children(
+            metrics.messages_received_per_topics_partition, _partition_labels
+        )
+        self._events_by_stream = Children(
+            metrics.total_events_per_stream,
+            lambda stream: {"stream": f"stream.{self._stream_label(stream)}.events"},
+        )
+        self._table_operations = Children(
+            metrics.table_operations,
+            lambda key: {"table": f"table.{key[0]}", "operation": key[1]},
+        )
+        self._sent_by_topic = Children(
+            metrics.topic_messages_sent, lambda topic: {"topic": f"topic.{topic}"}
+        )
+        self._end_offset_by_partition = Children(
+            metrics.topic_partition_end_offset, _partition_labels
+        )
 
     def on_message_in(self, tp: Any, offset: int, message: Any) -> None:
         Monitor.on_message_in(self, tp, offset, message)
-        metrics = self._metrics
-        metrics.messages_received.inc()
-        metrics.active_messages.inc()
-        per_topic = self._by_topic.get(tp.topic)
-        if per_topic is None:
-            per_topic = metrics.messages_received_per_topics.labels(topic=tp.topic)
-            self._by_topic[tp.topic] = per_topic
-        per_topic.inc()
-        per_partition = self._by_partition.get(tp)
-        if per_partition is None:
-            per_partition = metrics.messages_received_per_topics_partition.labels(
-                topic=tp.topic, partition=tp.partition
-            )
-            self._by_partition[tp] = per_partition
-        per_partition.set(offset)
+        self._metrics.messages_received.inc()
+        self._metrics.active_messages.inc()
+        self._received_by_topic(tp.topic).inc()
+        self._read_offset_by_partition(tp).set(offset)
 
     def on_stream_event_in(self, tp: Any, offset: int, stream: Any, event: Any) -> Any:
         state = Monitor.on_stream_event_in(self, tp, offset, stream, event)
-        metrics = self._metrics
-        metrics.total_events.inc()
-        metrics.total_active_events.inc()
-        per_stream = self._by_stream.get(stream)
-        if per_stream is None:
-            per_stream = metrics.total_events_per_stream.labels(
-                stream=f"stream.{self._stream_label(stream)}.events"
-            )
-            self._by_stream[stream] = per_stream
-        per_stream.inc()
+        self._metrics.total_events.inc()
+        self._metrics.total_active_events.inc()
+        self._events_by_stream(stream).inc()
         return state
-
-    def _table_operation(self, table: Any, operation: str) -> Any:
-        key = (table.name, operation)
-        child = self._by_table_operation.get(key)
-        if child is None:
-            child = self._metrics.table_operations.labels(
-                table=f"table.{table.name}", operation=operation
-            )
-            self._by_table_operation[key] = child
-        return child
 
     def on_table_get(self, table: Any, key: Any) -> None:
         Monitor.on_table_get(self, table, key)
-        self._table_operation(table, self.KEYS_RETRIEVED).inc()
+        self._table_operations((table.name, self.KEYS_RETRIEVED)).inc()
 
     def on_table_set(self, table: Any, key: Any, value: Any) -> None:
         Monitor.on_table_set(self, table, key, value)
-        self._table_operation(table, self.KEYS_UPDATED).inc()
+        self._table_operations((table.name, self.KEYS_UPDATED)).inc()
 
     def on_table_del(self, table: Any, key: Any) -> None:
         Monitor.on_table_del(self, table, key)
-        self._table_operation(table, self.KEYS_DELETED).inc()
+        self._table_operations((table.name, self.KEYS_DELETED)).inc()
 
     def on_send_initiated(
         self, producer: Any, topic: str, message: Any, keysize: int, valsize: int
     ) -> Any:
-        per_topic = self._sent_by_topic.get(topic)
-        if per_topic is None:
-            per_topic = self._metrics.topic_messages_sent.labels(topic=f"topic.{topic}")
-            self._sent_by_topic[topic] = per_topic
-        per_topic.inc()
+        self._sent_by_topic(topic).inc()
         return Monitor.on_send_initiated(self, producer, topic, message, keysize, valsize)
 
     def track_tp_end_offset(self, tp: Any, offset: int) -> None:
         # Called for every record fetched (changelog records too, while tables recover).
         Monitor.track_tp_end_offset(self, tp, offset)
-        per_partition = self._end_offset_by_partition.get(tp)
-        if per_partition is None:
-            per_partition = self._metrics.topic_partition_end_offset.labels(
-                topic=tp.topic, partition=tp.partition
-            )
-            self._end_offset_by_partition[tp] = per_partition
-        per_partition.set(offset)
+        self._end_offset_by_partition(tp).set(offset)
 
 
 def install(app: Any) -> None:
