@@ -8,7 +8,30 @@ from pathlib import Path
 from streams.simulation import identifier, make_iban, make_phone, report, transfer
 from streams.worker_process import WorkerProcess
 from tests.integration.conftest import REPORT_KEYS, Broker, isolated_env
-from tests.integration.kafka_io import Bus, about
+from tests.integration.kafka_io import Bus, Reader, about
+
+
+def pay_and_expect_holds_at_both_banks(
+    bus: Bus,
+    commands: Reader,
+    app_id: str,
+    transfer_id: str,
+    sender: dict[str, str],
+    phone: str,
+    amount: int,
+) -> None:
+    """A Caspi customer pays the reported Halyk phone: the recovered watch holds it at both."""
+    recipient = identifier("phone", phone, "HSBKKZKX")
+    bus.send(
+        f"{app_id}.transfers",
+        transfer(transfer_id, "CASPKZKA", sender, recipient, amount, time.time()),
+        key=transfer_id,
+    )
+    bus.flush()
+    holds = commands.wait_for(
+        lambda c: c["type"] == "hold_transfer" and about([phone])(c), count=2, timeout=60
+    )
+    assert {c["bank_id"] for c in holds} == {"CASPKZKA", "HSBKKZKX"}
 
 
 def test_new_worker_with_empty_disk_recovers_watch_list_and_ledger(
@@ -37,23 +60,9 @@ def test_new_worker_with_empty_disk_recovers_watch_list_and_ledger(
     # A different machine: empty data directory, so the tables come only from the changelogs.
     second = WorkerProcess(broker.url, tmp_path / "second", env, name="second").start(timeout=90)
     try:
-        bus.send(
-            f"{app_id}.transfers",
-            transfer(
-                f"T-rec-{serial}",
-                "CASPKZKA",
-                victim,
-                identifier("phone", phone, "HSBKKZKX"),
-                2_500_000,
-                time.time(),
-            ),
-            key=f"T-rec-{serial}",
+        pay_and_expect_holds_at_both_banks(
+            bus, commands, app_id, f"T-rec-{serial}", victim, phone, 2_500_000
         )
-        bus.flush()
-        holds = commands.wait_for(
-            lambda c: c["type"] == "hold_transfer" and about([phone])(c), count=2, timeout=60
-        )
-        assert {c["bank_id"] for c in holds} == {"CASPKZKA", "HSBKKZKX"}
         # The recovered state knows the freeze was issued: no second freeze id after recovery.
         commands.settle(2.0)
         freezes = {
@@ -92,23 +101,10 @@ def test_restart_after_kill_rebuilds_local_tables_and_loses_nothing(
         # Same machine, same data directory: its local tables are not trusted after a crash.
         worker.start(timeout=90)
         assert "event=unclean_shutdown_detected" in worker.log_path.read_text()
-        bus.send(
-            f"{app_id}.transfers",
-            transfer(
-                f"T-kill-{serial}",
-                "CASPKZKA",
-                identifier("iban", make_iban("722", 22_000_000 + serial)),
-                identifier("phone", phone, "HSBKKZKX"),
-                1_000_000,
-                time.time(),
-            ),
-            key=f"T-kill-{serial}",
+        sender = identifier("iban", make_iban("722", 22_000_000 + serial))
+        pay_and_expect_holds_at_both_banks(
+            bus, commands, app_id, f"T-kill-{serial}", sender, phone, 1_000_000
         )
-        bus.flush()
-        holds = commands.wait_for(
-            lambda c: c["type"] == "hold_transfer" and about([phone])(c), count=2, timeout=60
-        )
-        assert {c["bank_id"] for c in holds} == {"CASPKZKA", "HSBKKZKX"}
         worker.stop()
         # A clean stop leaves the tables to be reused.
         assert not (tmp_path / "restarted-data" / "worker.running").exists()
