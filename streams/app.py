@@ -12,6 +12,7 @@ from streams.fastpath import make_transport
 from streams.kafka_security import aiokafka_security_options, faust_credentials
 from streams.local_state import discard_if_unclean, mark_running, mark_stopped
 from streams.settings import Settings
+from streams.table_preload import preload_tables
 from streams.topic_admin import ensure_topics
 
 settings = Settings.from_env()
@@ -73,6 +74,10 @@ class AntifraudApp(faust.App):
         # orchestrator can see, not a refused connection (Faust would start the web
         # server only after table recovery; the later call is then a no-op).
         await self.on_started_init_web_server()
+        if settings.preload_tables:
+            # Before the group join, while /health says "recovering tables": see
+            # streams/table_preload.py.
+            await preload_tables(self.tables.values(), settings.bootstrap_servers, security)
 
 
 app = AntifraudApp(

@@ -85,6 +85,7 @@ class Settings:
     fetch_max_wait_ms: int = 100
     batch_size: int = 500
     batch_window_ms: int = 10
+    preload_tables: bool = True
     log_level: str = "info"
     topics: Topics = field(default_factory=Topics)
     policy: Policy = field(default_factory=Policy)
@@ -116,6 +117,7 @@ class Settings:
             fetch_max_wait_ms=int(_env(e, "ANTIFRAUD_FETCH_MAX_WAIT_MS", "100")),
             batch_size=int(_env(e, "ANTIFRAUD_BATCH_SIZE", "500")),
             batch_window_ms=int(_env(e, "ANTIFRAUD_BATCH_WINDOW_MS", "10")),
+            preload_tables=_bool(_env(e, "ANTIFRAUD_PRELOAD_TABLES", "true")),
             log_level=_env(e, "ANTIFRAUD_LOG_LEVEL", "info"),
             topics=Topics(
                 transfers=_env(e, "ANTIFRAUD_TOPIC_TRANSFERS", Topics.transfers),
