@@ -100,7 +100,6 @@ async def preload_tables(
     )
     await consumer.start()
     try:
-        await consumer.topics()  # metadata for every topic, so partitions_for_topic answers
         loads: list[PartitionLoad] = []
         for table in rocksdb_tables:
             loads += await _preload_table(consumer, table)
@@ -112,7 +111,9 @@ async def preload_tables(
 async def _preload_table(consumer: AIOKafkaConsumer, table: Any) -> list[PartitionLoad]:
     store: RocksDBStore = table.data
     topic = table.changelog_topic.get_topic_name()
-    partitions = sorted(consumer.partitions_for_topic(topic) or ())
+    # The count the worker created the changelog with (streams/app.py): metadata for a
+    # topic created a moment ago may not have reached this client yet.
+    partitions = list(range(table.partitions or table.app.conf.topic_partitions))
     chosen = partitions_to_load(
         partitions, (p for p in partitions if store.partition_path(p).exists())
     )
@@ -130,6 +131,7 @@ async def _fill(
     tps = {TopicPartition(topic, p): db for p, db in dbs.items()}
     if not tps:
         return []
+    consumer.assign(list(tps))  # first: it makes the client fetch the topic's metadata
     beginnings = await consumer.beginning_offsets(list(tps))
     ends = await consumer.end_offsets(list(tps))
     starts: dict[TopicPartition, int] = {}
@@ -138,7 +140,7 @@ async def _fill(
         start = first_offset_to_read(int(persisted) if persisted else None, beginnings[tp])
         if start < ends[tp]:
             starts[tp] = start
-    consumer.assign(list(starts))
+    consumer.pause(*(tp for tp in tps if tp not in starts))
     for tp, start in starts.items():
         consumer.seek(tp, start)
     began = time.monotonic()
