@@ -6,10 +6,11 @@ One run, one broker, one preloaded data set:
    intake + matching at their cheapest (decode and validate with `core.intake.parse_transfer`,
    look the recipient up in a dict of watched identifiers, produce hold commands for hits,
    `getmany`, commit per batch after the sends are acknowledged);
-2. **worker**: a real `antifraud worker` child process (exactly what operators run) consumes
-   the same preloaded transfers; done when its consumer group's committed offsets reach the
-   end of `antifraud.transfers` and of the internal identifier stream, and every expected
-   `hold_transfer` is on `antifraud.bank-commands`;
+2. **worker**: a real `antifraud worker` child process (exactly what operators run), or
+   `--workers N` of them in one group, consumes the same preloaded transfers; done when the
+   group's committed offsets reach the end of `antifraud.transfers` and of the internal
+   identifier stream, and every expected `hold_transfer` is on `antifraud.bank-commands`
+   (CPU is then the workers' sum, RSS the largest worker's);
 3. **latency**: transfers offered at `--rate` per second; for each one that hits a reported
    account, the time from its send to its first hold command being readable by a bank.
 
@@ -601,8 +602,20 @@ async def sample_worker(
     return Progress(at, count, stream, reader.count_holds(prefix)), done
 
 
+def pids_of(workers: Sequence[WorkerProcess]) -> list[int]:
+    return [w.process.pid for w in workers if w.process is not None]
+
+
+def peak_memory_mb(workers: Sequence[WorkerProcess]) -> dict[str, float]:
+    """The largest VmHWM and VmRSS among the workers (each is one process's figure)."""
+    found = [memory_mb(pid) for pid in pids_of(workers)]
+    return {
+        name: max((m.get(name, 0.0) for m in found), default=0.0) for name in ("VmHWM", "VmRSS")
+    }
+
+
 async def run_worker(
-    worker: WorkerProcess,
+    workers: Sequence[WorkerProcess],
     bootstrap: str,
     reader: CommandReader,
     data: Dataset,
@@ -610,12 +623,13 @@ async def run_worker(
     timeout: float,
     quiet: float = 4.0,
 ) -> WorkerResult:
-    """Start the worker and sample its group's committed offsets until it has done everything."""
+    """Start the workers (one group) and sample the group's committed offsets until it has done
+    everything. CPU is the workers' sum; timing starts once every one of them is healthy."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_options())
     await admin.start()
     profiler = Profiler(os.environ.get("ANTIFRAUD_BENCH_PROFILE", ""))
     started = time.monotonic()
-    healthy = asyncio.create_task(asyncio.to_thread(worker.start, 120.0))
+    healthy = asyncio.gather(*(asyncio.to_thread(w.start, 120.0) for w in workers))
     samples: list[Progress] = []
     healthy_at: float | None = None
     healthy_cpu, peak, end = 0.0, 0.0, None
@@ -623,16 +637,16 @@ async def run_worker(
         while end is None:
             await asyncio.sleep(SAMPLE_SECONDS)
             now = time.monotonic()
-            pid = worker.process.pid if worker.process is not None else 0
+            pids = pids_of(workers)
             if healthy_at is None and healthy.done():
-                healthy.result()  # raises when the worker failed to start
-                healthy_at, healthy_cpu = now - started, cpu_seconds(pid)
-                profiler.start(pid)
-            peak = max(peak, memory_mb(pid).get("VmHWM", 0.0))
+                healthy.result()  # raises when a worker failed to start
+                healthy_at, healthy_cpu = now - started, sum(map(cpu_seconds, pids))
+                profiler.start(pids[0])  # the first worker's, when there are several
+            peak = max(peak, peak_memory_mb(workers)["VmHWM"])
             sample, transfers_done = await sample_worker(
                 admin, preloaded, reader, f"T-{data.tag}-", now - started, healthy_at is not None
             )
-            sample.cpu = cpu_seconds(pid)
+            sample.cpu = sum(map(cpu_seconds, pids))
             samples.append(sample)
             if transfers_done and healthy_at is not None:
                 end = finished(samples, len(data.transfers), data.expected_holds, quiet)
@@ -644,7 +658,7 @@ async def run_worker(
                 )
             if now - started > timeout:
                 raise TimeoutError(
-                    f"worker not done after {timeout:.0f} s: {sample}\n{worker.log_tail()}"
+                    f"worker not done after {timeout:.0f} s: {sample}\n{workers[0].log_tail()}"
                 )
     finally:
         profiler.stop()
@@ -891,12 +905,14 @@ async def run_bench(
 
     say("phase 2: antifraud worker")
     reader = await CommandReader(bootstrap, topics.bank_commands, commands_from).start()
-    worker = WorkerProcess(
-        broker_url, workdir, worker_env(partitions, embedded), name="bench-worker"
-    )
+    env = worker_env(partitions, embedded)
+    count = options["workers"]
+    workers = [
+        WorkerProcess(broker_url, workdir, env, name=f"bench-worker-{n}") for n in range(count)
+    ]
     try:
         timeout = 180.0 + len(data.transfers) / 100
-        result = await run_worker(worker, bootstrap, reader, data, preloaded, timeout)
+        result = await run_worker(workers, bootstrap, reader, data, preloaded, timeout)
         say(f"worker: {result.eps:,.0f} transfers/s ({result.eps / baseline.eps:.1%} of baseline)")
 
         say(f"phase 3: latency at {options['rate']:,.0f}/s for {options['latency_seconds']:.0f} s")
@@ -908,12 +924,12 @@ async def run_bench(
             f"latency: p50 {percentile(latency.latencies_ms, 50):.0f} ms, "
             f"p99 {percentile(latency.latencies_ms, 99):.0f} ms"
         )
-        assert worker.process is not None
-        memory = memory_mb(worker.process.pid)
+        memory = peak_memory_mb(workers)
     finally:
         await reader.stop()
-        await asyncio.to_thread(worker.stop)
+        await asyncio.gather(*(asyncio.to_thread(w.stop) for w in workers))
     figures = summary(data, baseline, result, latency, memory, broker_url, partitions)
+    figures["workers"] = count
     if options["plot"]:
         draw_plot(options["plot"], baseline, result, latency)
         say(f"plot written to {options['plot']}")
@@ -929,6 +945,7 @@ async def run_bench(
     option("--hit-fraction", type=float, default=0.01, show_default=True),
     option("--broker", default="", help="kafka://host:port (default: start an embedded one)."),
     option("--plot", default="", help="Draw latency and throughput to this PNG (needs [plot])."),
+    option("--workers", type=int, default=1, show_default=True, help="Workers in the group."),
 )
 async def bench(
     self: object,
@@ -940,6 +957,7 @@ async def bench(
     hit_fraction: float,
     broker: str,
     plot: str,
+    workers: int,
 ) -> None:
     """Measure the worker against a raw aiokafka baseline on the same broker and data."""
     if plot and not plot_available():
@@ -956,6 +974,7 @@ async def bench(
         "reported": reported,
         "hit_fraction": hit_fraction,
         "plot": plot,
+        "workers": max(1, workers),
     }
 
     async def measure(url: str, embedded: bool, workdir: Path) -> dict[str, Any]:

@@ -27,8 +27,9 @@ KEYS = {
 
 def test_bench_prints_one_json_line_with_every_figure(tmp_path: Path) -> None:
     antifraud = Path(sys.executable).parent / "antifraud"
+    options = ["--events", "5000", "--latency-seconds", "3", "--rate", "200", "--workers", "2"]
     run = subprocess.run(
-        [str(antifraud), "bench", "--events", "5000", "--latency-seconds", "3", "--rate", "200"],
+        [str(antifraud), "bench", *options],
         cwd=tmp_path,
         capture_output=True,
         timeout=600,
@@ -46,6 +47,7 @@ def test_bench_prints_one_json_line_with_every_figure(tmp_path: Path) -> None:
     )
     assert figures["p50_ms"] <= figures["p99_ms"] <= figures["max_ms"]
     assert figures["latency_rate"] == 200
+    assert figures["workers"] == 2  # one group of two, sharing the partitions
 
 
 def test_bench_state_recovers_the_tables_it_filled_and_reads_them_back(tmp_path: Path) -> None:
