@@ -11,6 +11,9 @@ One run, one broker, one preloaded data set:
    group's committed offsets reach the end of `antifraud.transfers` and of the internal
    identifier stream, and every expected `hold_transfer` is on `antifraud.bank-commands`
    (CPU is then the workers' sum, RSS the largest worker's);
+Between 1 and 2, the same transfers' domain work alone (`streams/domain_bench.py`: parse, and
+both identifiers' state read, applied and written in RocksDB, no Kafka, no Faust) gives
+`ratio_ceiling_per_cpu`, the best per-CPU ratio any worker keeping that state could reach.
 3. **latency**: transfers offered at `--rate` per second; for each one that hits a reported
    account, the time from its send to its first hold command being readable by a bank.
 
@@ -47,6 +50,7 @@ from core.intake import Rejected, parse_report, parse_transfer
 from core.policy import Policy
 from core.records import Transfer
 from streams.app import app, settings
+from streams.domain_bench import domain_cpu_seconds
 from streams.embedded_broker import EmbeddedBroker
 from streams.kafka_security import aiokafka_security_options
 from streams.simulation import (
@@ -902,6 +906,8 @@ async def run_bench(
     say("phase 1: aiokafka baseline")
     baseline = await run_baseline(bootstrap, topics.transfers, preloaded, data.watched)
     say(f"baseline: {baseline.eps:,.0f} transfers/s, {baseline.commands:,} hold commands")
+    domain_cpu = domain_cpu_seconds([value for _, value in data.transfers], settings.policy)
+    say(f"domain work alone: {per_cpu(len(data.transfers), domain_cpu):,.0f} transfers/CPU-s")
 
     say("phase 2: antifraud worker")
     reader = await CommandReader(bootstrap, topics.bank_commands, commands_from).start()
@@ -930,6 +936,10 @@ async def run_bench(
         await asyncio.gather(*(asyncio.to_thread(w.stop) for w in workers))
     figures = summary(data, baseline, result, latency, memory, broker_url, partitions)
     figures["workers"] = count
+    domain = per_cpu(len(data.transfers), domain_cpu)
+    figures["domain_events_per_cpu_s"] = round(domain, 1)
+    # No worker that keeps both identifiers' state can beat this per CPU-second.
+    figures["ratio_ceiling_per_cpu"] = round(domain / figures["baseline_events_per_cpu_s"], 4)
     if options["plot"]:
         draw_plot(options["plot"], baseline, result, latency)
         say(f"plot written to {options['plot']}")

@@ -1,0 +1,58 @@
+"""A transfer's domain work alone, without Kafka or Faust: the least any worker must do.
+
+Parse and validate it, then for its recipient and for its sender: read the identifier's state
+from RocksDB (opened as Faust opens the worker's tables), decode it, apply the event, encode
+it and write it back. `antifraud bench` reports this per CPU-second beside the baseline and
+the worker, so the worker's ratio has a ceiling measured in the same run on the same data:
+a worker that keeps both identifiers' state can at best match this, before any Kafka I/O.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from faust.stores.rocksdb import RocksDBOptions
+
+from core.intake import parse_transfer
+from core.matching import TransferIn, TransferOut, apply
+from core.policy import Policy
+from core.serde import dump_state, load_state
+
+
+def process_cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def domain_work(transfers: Sequence[bytes], db: Any, policy: Policy, now: float) -> None:
+    get, put = db.get, db.put
+    for raw in transfers:
+        transfer = parse_transfer(raw)
+        for key, event in (
+            (transfer.recipient.key, TransferIn(transfer)),
+            (transfer.sender.key, TransferOut(transfer)),
+        ):
+            encoded = key.encode()
+            state = load_state(get(encoded))
+            apply(state, key, event, now, policy)
+            put(encoded, dump_state(state))
+
+
+def domain_cpu_seconds(transfers: Sequence[bytes], policy: Policy) -> float:
+    """CPU seconds this process spends on the domain work of `transfers`, on a fresh RocksDB."""
+    workdir = Path(tempfile.mkdtemp(prefix="antifraud-domain-"))
+    try:
+        db = RocksDBOptions().open(workdir / "identifier-state.db")
+        started = process_cpu_seconds()
+        domain_work(transfers, db, policy, time.time())
+        spent = process_cpu_seconds() - started
+        db.close()
+        return spent
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
