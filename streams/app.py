@@ -10,7 +10,13 @@ import faust
 
 from streams.fastpath import make_transport
 from streams.kafka_security import aiokafka_security_options, faust_credentials
-from streams.local_state import discard_if_unclean, mark_running, mark_stopped
+from streams.local_state import (
+    discard_if_unclean,
+    mark_running,
+    mark_stopped,
+    record_assignment,
+    recorded_assignment,
+)
 from streams.settings import Settings
 from streams.table_preload import preload_tables
 from streams.topic_admin import ensure_topics
@@ -77,7 +83,10 @@ class AntifraudApp(faust.App):
         if settings.preload_tables:
             # Before the group join, while /health says "recovering tables": see
             # streams/table_preload.py.
-            await preload_tables(self.tables.values(), settings.bootstrap_servers, security)
+            last_assigned = recorded_assignment(Path(self.conf.datadir))
+            await preload_tables(
+                self.tables.values(), settings.bootstrap_servers, security, last_assigned
+            )
 
 
 app = AntifraudApp(
@@ -114,3 +123,11 @@ app = AntifraudApp(
     web_stats_enabled=False,
     table_standby_replicas=0,
 )
+
+
+@app.on_partitions_assigned.connect
+async def _remember_assignment(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+    # Every topic has the same partition count, so Faust's assignor gives a worker the same
+    # partition numbers of every topic and table: one set describes them all.
+    (assigned,) = args  # the whole new assignment
+    record_assignment(Path(app.conf.datadir), {tp.partition for tp in assigned})

@@ -14,11 +14,15 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 log = logging.getLogger("antifraud")
 
 MARKER = "worker.running"
+# The partitions this worker was last given: which table files a clean restart brings up to
+# date before joining (streams/table_preload.py). The others are left to Faust's recovery.
+ASSIGNMENT = "assigned-partitions"
 
 
 def discard_if_unclean(datadir: Path, tabledir: Path) -> bool:
@@ -41,3 +45,17 @@ def mark_running(datadir: Path) -> None:
 
 def mark_stopped(datadir: Path) -> None:
     (datadir / MARKER).unlink(missing_ok=True)
+
+
+def record_assignment(datadir: Path, partitions: Iterable[int]) -> None:
+    datadir.mkdir(parents=True, exist_ok=True)
+    (datadir / ASSIGNMENT).write_text(",".join(str(p) for p in sorted(set(partitions))))
+
+
+def recorded_assignment(datadir: Path) -> set[int] | None:
+    """The partitions last recorded, or None when nothing was (a worker that never joined)."""
+    try:
+        text = (datadir / ASSIGNMENT).read_text().strip()
+    except FileNotFoundError:
+        return None
+    return {int(p) for p in text.split(",") if p}

@@ -13,9 +13,10 @@ from that offset and replays only what arrived since.
 
 Which partitions: the assignment is not known before the join. With no local file for a
 table at all (an empty disk), every partition is loaded, so the worker is warm whatever it
-is given; otherwise only the files that are there are brought up to date, which is what
-Faust would replay for them anyway. A file for a partition never assigned stays on disk
-like Faust leaves a revoked partition's file, and is read only from its persisted offset.
+is given. Otherwise only the files of the partitions it was last given (recorded at each
+assignment, streams/local_state.py) are brought up to date, which is what Faust would
+replay for them anyway; the files of partitions other workers own stay as they are, like
+Faust leaves a revoked partition's file, and are read only from their persisted offset.
 """
 
 from __future__ import annotations
@@ -48,12 +49,16 @@ class PartitionLoad:
     seconds: float
 
 
-def partitions_to_load(all_partitions: Sequence[int], with_local_file: Iterable[int]) -> list[int]:
-    """Every partition on an empty disk, else only those that have a local file."""
+def partitions_to_load(
+    all_partitions: Sequence[int], with_local_file: Iterable[int], last_assigned: set[int] | None
+) -> list[int]:
+    """Every partition on an empty disk, else those with a local file that were last ours."""
     present = set(with_local_file)
-    return (
-        sorted(all_partitions) if not present else sorted(p for p in all_partitions if p in present)
-    )
+    if not present:
+        return sorted(all_partitions)
+    if last_assigned is not None:
+        present &= last_assigned
+    return sorted(p for p in all_partitions if p in present)
 
 
 def first_offset_to_read(persisted: int | None, beginning: int) -> int:
@@ -84,7 +89,10 @@ def write_records(db: Any, records: Iterable[Any], end: int, offset_key: bytes) 
 
 
 async def preload_tables(
-    tables: Iterable[Any], bootstrap: str, client_options: dict[str, Any]
+    tables: Iterable[Any],
+    bootstrap: str,
+    client_options: dict[str, Any],
+    last_assigned: set[int] | None = None,
 ) -> list[PartitionLoad]:
     """Bring the local RocksDB files of `tables` up to their changelogs' current end."""
     rocksdb_tables = [table for table in tables if isinstance(table.data, RocksDBStore)]
@@ -100,23 +108,32 @@ async def preload_tables(
     )
     await consumer.start()
     try:
+        began = time.monotonic()
         loads: list[PartitionLoad] = []
         for table in rocksdb_tables:
-            loads += await _preload_table(consumer, table)
+            loads += await _preload_table(consumer, table, last_assigned)
+        log.info(
+            "event=tables_preloaded tables=%d partitions=%d records=%d seconds=%.1f",
+            len(rocksdb_tables),
+            len(loads),
+            sum(load.records for load in loads),
+            time.monotonic() - began,
+        )
         return loads
     finally:
         await consumer.stop()
 
 
-async def _preload_table(consumer: AIOKafkaConsumer, table: Any) -> list[PartitionLoad]:
+async def _preload_table(
+    consumer: AIOKafkaConsumer, table: Any, last_assigned: set[int] | None
+) -> list[PartitionLoad]:
     store: RocksDBStore = table.data
     topic = table.changelog_topic.get_topic_name()
     # The count the worker created the changelog with (streams/app.py): metadata for a
     # topic created a moment ago may not have reached this client yet.
     partitions = list(range(table.partitions or table.app.conf.topic_partitions))
-    chosen = partitions_to_load(
-        partitions, (p for p in partitions if store.partition_path(p).exists())
-    )
+    present = (p for p in partitions if store.partition_path(p).exists())
+    chosen = partitions_to_load(partitions, present, last_assigned)
     dbs = {p: store.rocksdb_options.open(store.partition_path(p)) for p in chosen}
     try:
         return await _fill(consumer, table.name, topic, dbs, store.offset_key)

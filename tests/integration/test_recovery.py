@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from streams.local_state import recorded_assignment
 from streams.simulation import identifier, make_iban, make_phone, report, transfer
 from streams.worker_process import WorkerProcess
 from tests.integration.conftest import REPORT_KEYS, Broker, isolated_env
@@ -100,14 +101,18 @@ def test_restart_after_kill_rebuilds_local_tables_and_loses_nothing(
         worker.kill()
         # Same machine, same data directory: its local tables are not trusted after a crash.
         worker.start(timeout=90)
-        assert "event=unclean_shutdown_detected" in worker.log_path.read_text()
+        log = worker.log_path.read_text()
+        assert "event=unclean_shutdown_detected" in log
+        # Rebuilt in bulk before the join (streams/table_preload.py), not record by record.
+        assert "event=tables_preloaded" in log
         sender = identifier("iban", make_iban("722", 22_000_000 + serial))
         pay_and_expect_holds_at_both_banks(
             bus, commands, app_id, f"T-kill-{serial}", sender, phone, 1_000_000
         )
         worker.stop()
-        # A clean stop leaves the tables to be reused.
+        # A clean stop leaves the tables to be reused, and which partitions were this worker's.
         assert not (tmp_path / "restarted-data" / "worker.running").exists()
+        assert recorded_assignment(tmp_path / "restarted-data") == {0, 1, 2, 3}
     finally:
         worker.stop()
         commands.close()

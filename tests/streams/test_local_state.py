@@ -5,7 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from streams.local_state import MARKER, discard_if_unclean, mark_running, mark_stopped
+from streams.local_state import (
+    MARKER,
+    discard_if_unclean,
+    mark_running,
+    mark_stopped,
+    record_assignment,
+    recorded_assignment,
+)
 
 
 def make_tables(tmp_path: Path) -> tuple[Path, Path]:
@@ -37,3 +44,11 @@ def test_first_start_on_an_empty_directory(tmp_path: Path) -> None:
     assert discard_if_unclean(datadir, datadir / "v1" / "tables") is False
     mark_running(datadir)
     assert (datadir / MARKER).exists()
+
+
+def test_the_last_assignment_is_remembered_across_restarts(tmp_path: Path) -> None:
+    assert recorded_assignment(tmp_path) is None  # never joined
+    record_assignment(tmp_path, [3, 1, 3])
+    assert recorded_assignment(tmp_path) == {1, 3}
+    record_assignment(tmp_path, [])  # a worker left with nothing
+    assert recorded_assignment(tmp_path) == set()

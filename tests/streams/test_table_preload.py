@@ -23,11 +23,19 @@ def faust_table(datadir: Path) -> Any:
 
 
 def test_an_empty_disk_loads_every_partition() -> None:
-    assert partitions_to_load([3, 0, 2, 1], []) == [0, 1, 2, 3]
+    assert partitions_to_load([3, 0, 2, 1], [], None) == [0, 1, 2, 3]
+    assert partitions_to_load([3, 0, 2, 1], [], {1}) == [0, 1, 2, 3]
 
 
 def test_otherwise_only_the_files_present_are_brought_up_to_date() -> None:
-    assert partitions_to_load([0, 1, 2, 3], [2, 0, 7]) == [0, 2]
+    assert partitions_to_load([0, 1, 2, 3], [2, 0, 7], None) == [0, 2]
+
+
+def test_and_of_those_only_the_partitions_this_worker_was_last_given() -> None:
+    # Files of partitions another worker owns stay as they are (Faust recovers them if ever
+    # they come back); a clean restart does not read their changelogs.
+    assert partitions_to_load([0, 1, 2, 3], [0, 1, 2, 3], {1, 3}) == [1, 3]
+    assert partitions_to_load([0, 1, 2, 3], [0, 1], {1, 3}) == [1]
 
 
 def test_reading_starts_after_the_persisted_offset_and_never_before_the_log_start() -> None:
