@@ -67,13 +67,13 @@ def first_offset_to_read(persisted: int | None, beginning: int) -> int:
 
 
 def write_records(db: Any, records: Iterable[Any], end: int, offset_key: bytes) -> int:
-    """Apply changelog records below `end` in one write batch; returns the last offset applied.
+    """Apply changelog records below `end` in one write batch; returns how many it applied.
 
     The persisted offset is written after the data: a crash in between leaves the file
     behind its offset-key, never ahead, and replaying a changelog record is idempotent.
     """
     batch = rocksdict.WriteBatch(raw_mode=True)
-    last = -1
+    written, last = 0, -1
     for record in records:
         if record.offset >= end:
             break
@@ -81,11 +81,11 @@ def write_records(db: Any, records: Iterable[Any], end: int, offset_key: bytes) 
             batch.delete(record.key)
         else:
             batch.put(record.key, record.value)
-        last = record.offset
-    if last >= 0:
+        written, last = written + 1, record.offset
+    if written:
         db.write(batch)
         db.put(offset_key, str(last).encode())
-    return last
+    return written
 
 
 async def preload_tables(
@@ -169,8 +169,7 @@ async def _fill(
         fetched = await consumer.getmany(*pending, timeout_ms=FETCH_TIMEOUT_MS)
         empty_fetches = 0 if fetched else empty_fetches + 1
         for tp, records in fetched.items():
-            last = write_records(tps[tp], records, ends[tp], offset_key)
-            counts[tp] += sum(1 for r in records if r.offset <= last)
+            counts[tp] += write_records(tps[tp], records, ends[tp], offset_key)
         for tp in list(pending):
             position = await consumer.position(tp)
             if position < ends[tp] and empty_fetches < MAX_EMPTY_FETCHES:

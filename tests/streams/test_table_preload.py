@@ -56,9 +56,9 @@ def test_written_records_are_what_faust_store_reads(tmp_path: Path) -> None:
         Record(8, b"b", None),  # a tombstone deletes
         Record(9, b"c", b"past the end"),
     ]
-    last = write_records(db, records, end=9, offset_key=store.offset_key)
+    written = write_records(db, records, end=9, offset_key=store.offset_key)
     db.close()
-    assert last == 8
+    assert written == 4  # offsets 5-8
 
     tp = TP(table.changelog_topic.get_topic_name(), 1)
     assert store.persisted_offset(tp) == 8
@@ -72,7 +72,7 @@ def test_nothing_below_the_end_writes_nothing(tmp_path: Path) -> None:
     table = faust_table(tmp_path)
     store = table.data
     db = store.rocksdb_options.open(store.partition_path(0))
-    assert write_records(db, [Record(3, b"a", b"x")], end=3, offset_key=store.offset_key) == -1
+    assert write_records(db, [Record(3, b"a", b"x")], end=3, offset_key=store.offset_key) == 0
     db.close()
     assert store.persisted_offset(TP(table.changelog_topic.get_topic_name(), 0)) is None
     assert store._db_for_partition(0).get(b"a") is None
