@@ -70,6 +70,7 @@ from faust.streams import current_event
 from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.transport.producer import ProducerBuffer
+from faust.types import TP
 
 log = logging.getLogger("antifraud")
 
@@ -258,13 +259,13 @@ class DirectTable:
         if not self.direct:
             return
         store = self.table.data
+        topic = self.table.changelog_topic.get_topic_name()
         for partition, offset in list(self._acked.items()):
-            db = store._dbs.get(partition)
-            if db is None:  # revoked since: its file is closed and no longer ours to write
+            if partition not in store._dbs:  # revoked since: its file is closed, not ours
                 del self._acked[partition]
                 self._persisted.pop(partition, None)
             elif self._persisted.get(partition) != offset:
-                db.put(store.offset_key, str(offset).encode())
+                store.set_persisted_offset(TP(topic, partition), offset)
                 self._persisted[partition] = offset
 
 
