@@ -10,7 +10,8 @@ from faust.stores.rocksdb import RocksDBOptions
 
 from core.policy import Policy
 from core.serde import load_state
-from streams.domain_bench import domain_cpu_seconds, domain_work
+from streams.bench import domain_cpu_seconds
+from streams.domain_bench import domain_work
 from streams.simulation import identifier, transfer
 
 
