@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from core.matching import Event, IdentifierState, apply
-from core.serde import dump_state, event_to_json, load_bundle, load_state
+from core.serde import dump_state_within, event_to_json, load_bundle, load_state
 from streams import metrics, topics
 from streams.app import app, settings
 from streams.emit import (
@@ -39,7 +39,13 @@ identifier_rows = DirectTable(identifier_state)
 
 
 async def _store(key: bytes, state: IdentifierState) -> None:
-    await identifier_rows.set(key, None if state.is_empty() else dump_state(state))
+    if state.is_empty():
+        await identifier_rows.set(key, None)
+        return
+    row, forgotten = dump_state_within(state)
+    if forgotten:
+        metrics.TRANSFERS_FORGOTTEN.inc(forgotten)
+    await identifier_rows.set(key, row)
 
 
 @app.agent(topics.identifier_events)
@@ -53,7 +59,7 @@ async def _match_bundle(event: Any) -> None:
     states: dict[str, IdentifierState] = {}
     commands: list[dict[str, Any]] = []
     follow_ups: list[tuple[str, Event]] = []
-    watched_delta = inflight_delta = 0
+    watched_delta = inflight_delta = forgotten = 0
     for identifier_key, identifier_event in load_bundle(event.value):
         state = states.get(identifier_key)
         if state is None:
@@ -70,6 +76,7 @@ async def _match_bundle(event: Any) -> None:
         follow_ups.extend(outcome.follow_up_events())
         watched_delta += outcome.watched_delta
         inflight_delta += outcome.inflight_delta
+        forgotten += outcome.forgotten
     deliveries = []
     for command in commands:
         deliveries += await issue_command(command, now)
@@ -82,6 +89,8 @@ async def _match_bundle(event: Any) -> None:
         metrics.WATCHED_IDENTIFIERS.inc(watched_delta)
     if inflight_delta:
         metrics.INFLIGHT_TRANSFERS.inc(inflight_delta)
+    if forgotten:
+        metrics.TRANSFERS_FORGOTTEN.inc(forgotten)
 
 
 async def _dead_letter_item(event: Any, key: str, item: Event, exc: Exception) -> None:

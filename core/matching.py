@@ -24,6 +24,7 @@ from core.identifiers import Identifier
 from core.policy import Policy
 from core.records import Transfer
 from core.timestamps import format_rfc3339
+from core.transfer_rows import TransferRows
 
 # ---------------------------------------------------------------------------- events
 
@@ -88,8 +89,8 @@ class ActiveCommand:
 class IdentifierState:
     banks: list[str] = field(default_factory=list)
     supports: dict[str, Support] = field(default_factory=dict)
-    inflight: dict[str, Transfer] = field(default_factory=dict)
-    outflows: dict[str, Transfer] = field(default_factory=dict)
+    inflight: TransferRows = field(default_factory=TransferRows)  # to it, still `initiated`
+    outflows: TransferRows = field(default_factory=TransferRows)  # from it, that could be followed
     commands: dict[str, ActiveCommand] = field(default_factory=dict)
     # report_id -> "recipient_key|transfer_key|hop" followed, for dedupe and the revoke cascade
     spread: dict[str, list[str]] = field(default_factory=dict)
@@ -125,6 +126,8 @@ class Outcome:
     # for metrics: how the counts of watched identifiers and in-flight transfers changed
     watched_delta: int = 0
     inflight_delta: int = 0
+    # transfers forgotten before their time because the identifier had too many (policy)
+    forgotten: int = 0
 
     def follow_up_events(self) -> list[tuple[str, Event]]:
         """The forwards as (identifier key, event) pairs for the identifier-keyed stream."""
@@ -161,10 +164,15 @@ def apply(
 def _prune(state: IdentifierState, now: float, policy: Policy) -> None:
     """Transfers older than the look-back window can never match a new report: forget them."""
     horizon = now - policy.lookback_seconds
-    for bucket in (state.inflight, state.outflows):
-        stale = [key for key, t in bucket.items() if t.created_at < horizon]
-        for key in stale:
-            del bucket[key]
+    state.inflight.prune(horizon)
+    state.outflows.prune(horizon)
+
+
+def _remember(
+    remembered: TransferRows, transfer: Transfer, policy: Policy, outcome: Outcome
+) -> None:
+    remembered.put(transfer)
+    outcome.forgotten += remembered.keep_newest(policy.max_transfers_per_identifier)
 
 
 def _on_transfer_in(
@@ -177,12 +185,9 @@ def _on_transfer_in(
 ) -> None:
     if transfer.status != "initiated":
         # Settled or cancelled: nothing left to hold.
-        state.inflight.pop(transfer.key, None)
+        state.inflight.discard(transfer.key)
         return
-    state.inflight[transfer.key] = transfer
-    if len(state.inflight) > policy.max_inflight_per_identifier:
-        oldest = min(state.inflight.values(), key=lambda t: t.created_at)
-        del state.inflight[oldest.key]
+    _remember(state.inflight, transfer, policy, outcome)
     if state.watched:
         _learn_bank(state, identifier_key, transfer.recipient_bank, now, policy, outcome)
         _hold(state, identifier_key, transfer, now, policy, outcome)
@@ -196,9 +201,11 @@ def _on_transfer_out(
     outcome: Outcome,
 ) -> None:
     if transfer.status == "cancelled":
-        state.outflows.pop(transfer.key, None)
+        state.outflows.discard(transfer.key)
         return
-    state.outflows[transfer.key] = transfer
+    if not _followable(identifier_key, transfer, policy):
+        return  # no report can ever make us follow it: a payroll account keeps no payslips
+    _remember(state.outflows, transfer, policy, outcome)
     for support in list(state.supports.values()):
         _follow(state, identifier_key, support, transfer, policy, outcome)
 
@@ -222,14 +229,14 @@ def _on_watch(
     # The banks that hold this account: named by the report, or seen as the recipient bank of
     # transfers in flight to it (so the order in which report and transfer arrive does not matter).
     known = {watch.bank_id} if watch.bank_id else set()
-    known.update(t.recipient_bank for t in state.inflight.values())
+    known.update(state.inflight.recipient_banks())
     state.banks = sorted(known.union(state.banks))
     # Look-back: transfers already in flight to this identifier.
-    for transfer in sorted(state.inflight.values(), key=lambda t: t.key):
+    for transfer in state.inflight.transfers():
         _hold(state, identifier_key, transfer, now, policy, outcome)
     _freeze_everywhere(state, identifier_key, now, policy, outcome)
     # Follow the money that already left, before or after the report.
-    for transfer in sorted(state.outflows.values(), key=lambda t: t.key):
+    for transfer in state.outflows.transfers():
         _follow(state, identifier_key, support, transfer, policy, outcome)
 
 
@@ -375,6 +382,15 @@ def _freeze_everywhere(
         outcome.commands.append(command)
 
 
+def _followable(identifier_key: str, transfer: Transfer, policy: Policy) -> bool:
+    """Whether money leaving `identifier_key` by `transfer` is followed once it is watched."""
+    return not (
+        transfer.amount < policy.min_follow_amount
+        or policy.is_carved_out(transfer.purpose)
+        or transfer.recipient.key == identifier_key
+    )
+
+
 def _follow(
     state: IdentifierState,
     identifier_key: str,
@@ -385,10 +401,8 @@ def _follow(
 ) -> None:
     if (
         support.hop >= policy.hop_limit
-        or transfer.amount < policy.min_follow_amount
-        or policy.is_carved_out(transfer.purpose)
+        or not _followable(identifier_key, transfer, policy)
         or transfer.created_at < support.reported_at - policy.lookback_seconds
-        or transfer.recipient.key == identifier_key
     ):
         return
     # One marker per followed transfer, with the hop it was sent at: a shorter path found

@@ -20,8 +20,10 @@ class Policy:
     command_lifetime_seconds: holds and freezes lapse by themselves after this (`expires_at`).
     carve_out_purposes: transfer purposes that are never held and never followed.
     ack_sla_seconds: a command not acknowledged within this is counted overdue and re-sent once.
-    max_inflight_per_identifier: bound on the in-flight transfers remembered per recipient,
-        so one very busy merchant account cannot grow a single state entry without limit.
+    max_transfers_per_identifier: bound on the transfers one identifier's state remembers,
+        in flight to it and sent from it (each), so the state of a very busy account stays
+        cheap to read and write and far below the changelog's 1 MB record limit; beyond it
+        the oldest are forgotten (`antifraud_transfers_forgotten_total`).
     """
 
     lookback_seconds: float = 72 * 3600.0
@@ -30,7 +32,7 @@ class Policy:
     command_lifetime_seconds: float = 5 * 24 * 3600.0
     carve_out_purposes: frozenset[str] = field(default=DEFAULT_CARVE_OUTS)
     ack_sla_seconds: float = 60.0
-    max_inflight_per_identifier: int = 10_000
+    max_transfers_per_identifier: int = 1_000
 
     def is_carved_out(self, purpose: str | None) -> bool:
         return purpose is not None and purpose in self.carve_out_purposes

@@ -11,7 +11,6 @@ from typing import Any
 
 import orjson
 
-from core.identifiers import Identifier
 from core.matching import (
     ActiveCommand,
     Event,
@@ -22,39 +21,7 @@ from core.matching import (
     TransferOut,
     Watch,
 )
-from core.records import Transfer
-
-
-def transfer_to_json(t: Transfer) -> list[Any]:
-    return [
-        t.bank_id,
-        t.transfer_id,
-        t.sender.key,
-        t.sender_bank,
-        t.recipient.key,
-        t.recipient_bank,
-        t.amount,
-        t.currency,
-        t.status,
-        t.created_at,
-        t.purpose,
-    ]
-
-
-def transfer_from_json(row: list[Any]) -> Transfer:
-    return Transfer(
-        bank_id=row[0],
-        transfer_id=row[1],
-        sender=Identifier.from_key(row[2]),
-        sender_bank=row[3],
-        recipient=Identifier.from_key(row[4]),
-        recipient_bank=row[5],
-        amount=row[6],
-        currency=row[7],
-        status=row[8],
-        created_at=row[9],
-        purpose=row[10],
-    )
+from core.transfer_rows import TransferRows, transfer_from_json, transfer_to_json
 
 
 def _watch_to_json(w: Watch) -> dict[str, Any]:
@@ -128,8 +95,8 @@ def dump_state(state: IdentifierState) -> bytes:
                 rid: [s.fraud_type, s.reported_at, s.hop, s.inflows]
                 for rid, s in state.supports.items()
             },
-            "i": [transfer_to_json(t) for t in state.inflight.values()],
-            "o": [transfer_to_json(t) for t in state.outflows.values()],
+            "i": state.inflight.rows(),
+            "o": state.outflows.rows(),
             "c": [
                 [c.command_id, c.type, c.bank_id, c.hop, c.transfer]
                 for c in state.commands.values()
@@ -140,20 +107,44 @@ def dump_state(state: IdentifierState) -> bytes:
     )
 
 
+# A state row is one changelog record: Kafka's producers and brokers refuse records over
+# about 1 MB by default (Faust's producer_max_request_size is 1,000,000 bytes), and a refused
+# record would leave the local table with a write its changelog never got.
+STATE_ROW_LIMIT_BYTES = 900_000
+
+
+def dump_state_within(
+    state: IdentifierState, limit: int = STATE_ROW_LIMIT_BYTES
+) -> tuple[bytes, int]:
+    """`dump_state`, forgetting the oldest remembered transfers until the row fits `limit`.
+
+    With `Policy.max_transfers_per_identifier` a row stays far below it; only transfers with
+    pathological fields (128-character ids made of escaped characters) get here. Returns the
+    row and how many transfers were forgotten for it.
+    """
+    raw = dump_state(state)
+    forgotten = 0
+    while len(raw) > limit:
+        larger = max(state.inflight, state.outflows, key=len)
+        if not larger:
+            break  # nothing left to forget; the send will fail and say so
+        forgotten += larger.keep_newest(len(larger) * 9 // 10)
+        raw = dump_state(state)
+    return raw, forgotten
+
+
 def load_state(raw: bytes | None) -> IdentifierState:
     if not raw:
         return IdentifierState()
     data = orjson.loads(raw)
-    inflight = [transfer_from_json(row) for row in data["i"]]
-    outflows = [transfer_from_json(row) for row in data["o"]]
     return IdentifierState(
         banks=data["b"],
         supports={
             rid: Support(rid, f, at, hop, inflows)
             for rid, (f, at, hop, inflows) in data["s"].items()
         },
-        inflight={t.key: t for t in inflight},
-        outflows={t.key: t for t in outflows},
+        inflight=TransferRows.from_rows(data["i"]),
+        outflows=TransferRows.from_rows(data["o"]),
         commands={row[0]: ActiveCommand(*row) for row in data["c"]},
         spread=data["sp"],
         epoch=data["ep"],

@@ -74,6 +74,12 @@ INFLIGHT_TRANSFERS = Gauge(
     "Initiated transfers remembered for look-back on this worker",
     registry=REGISTRY,
 )
+TRANSFERS_FORGOTTEN = Counter(
+    "antifraud_transfers_forgotten_total",
+    "Transfers an identifier's state forgot inside the look-back window: the identifier had "
+    "more than ANTIFRAUD_MAX_TRANSFERS_PER_IDENTIFIER in flight to it or sent from it",
+    registry=REGISTRY,
+)
 HELD_TENGE = Counter(
     "antifraud_held_amount_tenge_total",
     "Amounts banks report held (acks with status applied)",

@@ -139,6 +139,9 @@ class Settings:
                 * 3600,
                 carve_out_purposes=frozenset(p.strip() for p in carve_outs.split(",") if p.strip()),
                 ack_sla_seconds=float(_env(e, "ANTIFRAUD_ACK_SLA_SECONDS", "60")),
+                max_transfers_per_identifier=int(
+                    _env(e, "ANTIFRAUD_MAX_TRANSFERS_PER_IDENTIFIER", "1000")
+                ),
             ),
             security=Security(
                 protocol=_env(e, "ANTIFRAUD_SECURITY_PROTOCOL", "PLAINTEXT").upper(),

@@ -36,6 +36,7 @@ from core.matching import IdentifierState, Support
 from core.partitioning import owner_partition
 from core.records import Transfer
 from core.serde import dump_state, load_state
+from core.transfer_rows import TransferRows
 from streams.app import app, settings
 from streams.bench import client_options, memory_mb, on_broker, say
 from streams.simulation import make_iban, make_phone
@@ -123,10 +124,10 @@ def states(shape: Shape) -> Iterator[tuple[str, IdentifierState]]:
     k = shape.per_identifier
     for r in range(shape.accounts):
         inflight = [transfers.transfer(r * k + j) for j in range(k)]
-        yield recipient_key(r), IdentifierState(inflight={t.key: t for t in inflight})
+        yield recipient_key(r), IdentifierState(inflight=TransferRows(inflight))
     for s in range(shape.accounts):
         outflows = [transfers.transfer(n) for n in transfers.of_sender(s)]
-        yield sender_key(s), IdentifierState(outflows={t.key: t for t in outflows})
+        yield sender_key(s), IdentifierState(outflows=TransferRows(outflows))
 
 
 @dataclass

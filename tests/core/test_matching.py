@@ -501,16 +501,46 @@ def test_old_transfers_are_pruned_from_state() -> None:
     step(state, FRAUD_KEY, outflow(created_at=T0), now=T0)
     later = T0 + POLICY.lookback_seconds + 1
     outcome = step(state, FRAUD_KEY, report_watch(reported_at=later), now=later)
-    assert state.inflight == {} and state.outflows == {}
+    assert not state.inflight and not state.outflows
     assert outcome.commands == [] and outcome.forwards == []
 
 
-def test_inflight_memory_is_bounded() -> None:
-    policy = Policy(max_inflight_per_identifier=3)
+def test_remembered_transfers_are_bounded_and_the_forgotten_counted() -> None:
+    policy = Policy(max_transfers_per_identifier=3)
     state = IdentifierState()
-    for i in range(6):
-        step(state, FRAUD_KEY, victim_transfer(f"T-{i}", created_at=T0 + i), policy=policy)
+    # Sent out of order: the oldest by created_at are forgotten, not the first to arrive.
+    order = (5, 0, 4, 1, 3, 2)
+    forgotten = [
+        step(
+            state, FRAUD_KEY, victim_transfer(f"T-{i}", created_at=T0 + i), policy=policy
+        ).forgotten
+        for i in order
+    ]
+    forgotten += [
+        step(state, FRAUD_KEY, outflow(f"T-{i}", created_at=T0 + i), policy=policy).forgotten
+        for i in order
+    ]
     assert sorted(state.inflight) == [f"{SENDING_BANK}/T-{i}" for i in (3, 4, 5)]
+    assert sorted(state.outflows) == [f"{FRAUD_BANK}/T-{i}" for i in (3, 4, 5)]
+    assert forgotten == [0, 0, 0, 1, 1, 1] * 2
+
+
+def test_a_report_on_a_busy_account_holds_its_newest_transfers() -> None:
+    policy = Policy(max_transfers_per_identifier=2)
+    events: list[Event] = [victim_transfer(f"T-{i}", created_at=T0 - i) for i in range(4)]
+    _, commands, _ = run([*events, report_watch()], policy=policy)
+    held = {c["transfer"]["transfer_id"] for c in by_type(commands, "hold_transfer")}
+    assert held == {"T-0", "T-1"}
+
+
+def test_outflows_that_can_never_be_followed_are_not_remembered() -> None:
+    policy = Policy(min_follow_amount=1_000)
+    state = IdentifierState()
+    step(state, FRAUD_KEY, outflow("T-salary", purpose="salary"), policy=policy)
+    step(state, FRAUD_KEY, outflow("T-small", amount=999), policy=policy)
+    step(state, FRAUD_KEY, outflow("T-self", to=FRAUD), policy=policy)
+    step(state, FRAUD_KEY, outflow("T-kept", amount=1_000), policy=policy)
+    assert list(state.outflows) == [f"{FRAUD_BANK}/T-kept"]
 
 
 def test_empty_state_is_empty_and_watched_state_is_not() -> None:

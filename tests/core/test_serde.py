@@ -23,7 +23,14 @@ from core.matching import (
 )
 from core.policy import Policy
 from core.records import Transfer
-from core.serde import dump_event, dump_state, load_event, load_state
+from core.serde import (
+    dump_event,
+    dump_state,
+    dump_state_within,
+    load_event,
+    load_state,
+)
+from core.transfer_rows import TransferRows
 from tests.core.strategies import BICS, FAST, QUICK, T0, valid_card, valid_iban
 
 banks = st.sampled_from(BICS)
@@ -94,8 +101,8 @@ def states(draw: st.DrawFn) -> IdentifierState:
             draw(st.integers(0, 5)),
             transfer,
         )
-    inflight = {t.key: t for t in draw(st.lists(transfers, max_size=3))}
-    outflows = {t.key: t for t in draw(st.lists(transfers, max_size=3))}
+    inflight = TransferRows(draw(st.lists(transfers, max_size=3)))
+    outflows = TransferRows(draw(st.lists(transfers, max_size=3)))
     return IdentifierState(
         banks=sorted(draw(st.sets(banks, max_size=3))),
         supports=supports,
@@ -149,3 +156,39 @@ def test_a_reloaded_state_behaves_like_the_original(
     restored_outcome = apply(restored, key, next_event, T0, policy)
     assert restored_outcome == original_outcome
     assert restored == state
+
+
+def test_a_state_row_too_large_for_the_changelog_forgets_its_oldest_transfers() -> None:
+    # Transfer ids of 128 characters that JSON must escape: about 1 KB a transfer.
+    escaped_id = "\u0001" * 120
+    state = IdentifierState(
+        outflows=TransferRows(
+            Transfer(
+                bank_id="CASPKZKA",
+                transfer_id=f"{escaped_id}{n:08d}",
+                sender=Identifier("iban", "KZ86125KZT5004100100"),
+                sender_bank="CASPKZKA",
+                recipient=Identifier("phone", "+77011234567"),
+                recipient_bank="HSBKKZKX",
+                amount=1_000,
+                currency="KZT",
+                status="initiated",
+                created_at=T0 + n,
+            )
+            for n in range(2_000)
+        )
+    )
+    assert len(dump_state(state)) > 1_500_000
+
+    row, forgotten = dump_state_within(state, 900_000)
+
+    assert 800_000 < len(row) <= 900_000
+    assert forgotten == 2_000 - len(state.outflows) > 0
+    assert load_state(row) == state
+    newest = sorted(state.outflows, key=lambda k: k[-8:])
+    assert newest[0].endswith(f"{2_000 - len(state.outflows):08d}")  # the oldest went first
+
+
+def test_a_state_row_that_fits_is_written_whole() -> None:
+    state = IdentifierState(banks=["HSBKKZKX"], epoch=3)
+    assert dump_state_within(state, 900_000) == (dump_state(state), 0)

@@ -32,6 +32,6 @@ def test_states_hold_each_transfer_on_both_sides() -> None:
     assert len(incoming) == 30
     assert incoming == outgoing
     for s in range(10):
-        for transfer in built[sender_key(s)].outflows.values():
+        for transfer in built[sender_key(s)].outflows.transfers():
             assert transfer.sender.key == sender_key(s)
             assert transfer.key in built[transfer.recipient.key].inflight
