@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from core.identifiers import mask_key
 from core.matching import Event, IdentifierState, apply
 from core.serde import dump_state_within, event_to_json, load_bundle, load_state
 from streams import metrics, topics
@@ -76,7 +77,9 @@ async def _match_bundle(event: Any) -> None:
         follow_ups.extend(outcome.follow_up_events())
         watched_delta += outcome.watched_delta
         inflight_delta += outcome.inflight_delta
-        forgotten += outcome.forgotten
+        if outcome.forgotten:
+            forgotten += outcome.forgotten
+            _say_forgotten(identifier_key, now)
     deliveries = []
     for command in commands:
         deliveries += await issue_command(command, now)
@@ -91,6 +94,26 @@ async def _match_bundle(event: Any) -> None:
         metrics.INFLIGHT_TRANSFERS.inc(inflight_delta)
     if forgotten:
         metrics.TRANSFERS_FORGOTTEN.inc(forgotten)
+
+
+_FORGETTING_SAID_EVERY = 3600.0
+_forgetting_said_at: dict[str, float] = {}
+
+
+def _say_forgotten(identifier_key: str, now: float) -> None:
+    """Name (masked) the account whose transfers are forgotten: once an hour per account,
+    since a busy account at the bound forgets one with every new transfer."""
+    said_at = _forgetting_said_at.get(identifier_key)
+    if said_at is not None and now - said_at < _FORGETTING_SAID_EVERY:
+        return
+    if len(_forgetting_said_at) > 10_000:
+        _forgetting_said_at.clear()
+    _forgetting_said_at[identifier_key] = now
+    log.warning(
+        "event=transfers_forgotten identifier=%s bound=%d",
+        mask_key(identifier_key),
+        settings.policy.max_transfers_per_identifier,
+    )
 
 
 async def _dead_letter_item(event: Any, key: str, item: Event, exc: Exception) -> None:

@@ -38,6 +38,7 @@ COUNTERS = {
     "antifraud_escaped_amount_tenge_total",
     "antifraud_acks_total",
     "antifraud_overdue_commands_total",
+    "antifraud_transfers_forgotten_total",
 }
 GAUGES = {
     "antifraud_up",
@@ -84,6 +85,7 @@ ALERT_NAMES = {
     "AntifraudOverdueAcks",
     "AntifraudBankSilent",
     "AntifraudWorkerDown",
+    "AntifraudTransfersForgotten",
 }
 CONTRACT_TOPICS = (
     "antifraud.transfers",
@@ -317,6 +319,7 @@ def test_dashboard_references_only_known_metrics():
         "antifraud_overdue_commands_total",
         "antifraud_watched_identifiers",
         "antifraud_inflight_transfers",
+        "antifraud_transfers_forgotten_total",
     ):
         assert required in seen, f"dashboard shows no panel for {required}"
 
