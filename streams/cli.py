@@ -20,7 +20,16 @@ def import_agents() -> None:
 
 def main() -> None:
     # Importing these registers their verbs, web pages and timers on the app.
-    from streams import audit_tool, bench, commands, demo, simulate, state_bench, web  # noqa: F401
+    from streams import (  # noqa: F401
+        audit_tool,
+        bench,
+        busy_bench,
+        commands,
+        demo,
+        simulate,
+        state_bench,
+        web,
+    )
     from streams.app import app
 
     import_agents()
