@@ -43,9 +43,11 @@ async def _store(key: bytes, state: IdentifierState) -> None:
     if state.is_empty():
         await identifier_rows.set(key, None)
         return
+    inflight = len(state.inflight)
     row, forgotten = dump_state_within(state)
     if forgotten:
         metrics.TRANSFERS_FORGOTTEN.inc(forgotten)
+        metrics.INFLIGHT_TRANSFERS.dec(inflight - len(state.inflight))
     await identifier_rows.set(key, row)
 
 
