@@ -8,7 +8,7 @@ from typing import Any
 
 import faust
 
-from streams.fastpath import make_transport
+from streams.fastpath import make_table_manager, make_transport
 from streams.kafka_security import aiokafka_security_options, faust_credentials
 from streams.local_state import (
     discard_if_unclean,
@@ -118,6 +118,12 @@ app = AntifraudApp(
     web_port=settings.web_port,
     # Faust's table, router and graph views would expose identifiers: off.
     web_tables_enabled=False,
+    # Partitions taken over after a rebalance are loaded in bulk (streams/fastpath.py, 6.).
+    TableManager=make_table_manager(
+        settings.bootstrap_servers,
+        aiokafka_security_options(settings.security),
+        enabled=settings.preload_tables,
+    ),
     web_router_enabled=False,
     web_graph_enabled=False,
     web_stats_enabled=False,

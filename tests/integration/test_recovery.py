@@ -5,8 +5,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from streams.local_state import recorded_assignment
+from kafka import KafkaProducer
+
+from streams.local_state import record_assignment, recorded_assignment
 from streams.simulation import identifier, make_iban, make_phone, report, transfer
+from streams.table_preload import BULK_RECOVERY_MIN_RECORDS
 from streams.worker_process import WorkerProcess
 from tests.integration.conftest import REPORT_KEYS, Broker, isolated_env
 from tests.integration.kafka_io import Bus, Reader, about
@@ -166,3 +169,48 @@ def test_kill_during_a_backlog_of_reports_loses_none_of_them(
 
 
 BACKLOG_REPORTS = 400
+
+
+def test_partitions_taken_over_far_behind_are_loaded_in_bulk(
+    broker: Broker, worker_env: dict[str, str], tmp_path: Path, serial: int
+) -> None:
+    app_id = f"antifraud-takeover-{serial}"
+    env = isolated_env(worker_env, app_id)
+    worker = WorkerProcess(broker.url, tmp_path, env, name="taker").start()
+    worker.stop()  # clean: its table files stay, recorded as its partitions 0-3
+    # As if partitions 1-3 had been another worker's since, and it had written far more to
+    # them than Faust should replay record by record: this worker now takes them over.
+    record_assignment(tmp_path / "taker-data", {0})
+    changelog = f"{app_id}-identifier-state-changelog"
+    per_partition = BULK_RECOVERY_MIN_RECORDS + 500
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap, acks="all")
+    try:
+        for partition in range(4):
+            for i in range(per_partition):
+                key = f"k-{partition}-{i}".encode()
+                producer.send(changelog, key=key, value=b"state", partition=partition)
+                if i % 100 == 99:
+                    # Small batches: the embedded broker reports a partition's end as its last
+                    # batch's base offset + 1, and a bulk load stops at the reported end.
+                    producer.flush(timeout=30)
+        producer.flush(timeout=30)
+    finally:
+        producer.close(timeout=5)
+    before = len(worker.log_path.read_text())
+    worker.start(timeout=90)
+    log = worker.log_path.read_text()[before:]
+
+    # Partition 0 was this worker's: brought up to date before the join, as before.
+    assert "event=table_preloaded table=identifier-state partition=0 start=0" in log
+    # Partitions 1-3 came with the join, 1,500 records behind: loaded in bulk, then Faust's
+    # recovery went on from there (the worker is healthy only once it has finished).
+    recovered = {
+        int(line.split(" partition=")[1].split()[0]): int(line.split(" records=")[1].split()[0])
+        for line in log.splitlines()
+        if "event=table_recovered_in_bulk table=identifier-state" in line
+    }
+    assert sorted(recovered) == [1, 2, 3], log[-3000:]
+    # At least all but the last batch (see above); the rest Faust replays.
+    assert all(count >= per_partition - 100 for count in recovered.values()), recovered
+    assert "event=tables_recovered_in_bulk partitions=3" in log
+    worker.stop()

@@ -8,7 +8,12 @@ from typing import Any, NamedTuple
 import faust
 from faust.types import TP
 
-from streams.table_preload import first_offset_to_read, partitions_to_load, write_records
+from streams.table_preload import (
+    first_offset_to_read,
+    partitions_behind,
+    partitions_to_load,
+    write_records,
+)
 
 
 class Record(NamedTuple):
@@ -76,3 +81,13 @@ def test_nothing_below_the_end_writes_nothing(tmp_path: Path) -> None:
     db.close()
     assert store.persisted_offset(TP(table.changelog_topic.get_topic_name(), 0)) is None
     assert store._db_for_partition(0).get(b"a") is None
+
+
+def test_after_a_join_only_partitions_far_behind_are_loaded_in_bulk() -> None:
+    a, b, c, d = (TP("changelog", p) for p in range(4))
+    offsets = {a: None, b: 99, c: 4_000, d: None}  # the last record each file holds
+    highwaters = {a: 999, b: 1_099, c: 4_999, d: 998}  # the changelog's last offsets
+    # a: 1,000 records behind (0-999); b: 1,000 (100-1,099); c: 999; d: 999.
+    assert partitions_behind(offsets, highwaters, 1_000) == [a, b]
+    assert partitions_behind(offsets, highwaters, 999) == [a, b, c, d]
+    assert partitions_behind({a: None}, {}, 1) == []  # no highwater known: left to Faust
