@@ -10,7 +10,9 @@ following the money), `--per-identifier` transfers to an identifier. Then it mea
    from that changelog, timed from start to `/health` 200, with the worker's peak RSS;
 2. restart: the same worker stopped cleanly and started again, its tables on disk;
 3. lookups: random reads of identifier state from the RocksDB files that worker left
-   (a read and a `load_state` decode, as the matching agent does), as lookups per second.
+   (a read and a `load_state` decode, as the matching agent does), as lookups per second;
+4. takeover: the worker restarts as if every partition but one had been another worker's
+   that died (their files removed, partition 0 recorded as its own), timed to `/health` 200.
 
 The last stdout line is one JSON object.
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import math
 import random
+import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,6 +42,7 @@ from core.serde import dump_state, load_state
 from core.transfer_rows import TransferRows
 from streams.app import app, settings
 from streams.bench import client_options, memory_mb, on_broker, say
+from streams.local_state import record_assignment
 from streams.simulation import make_iban, make_phone
 from streams.topic_admin import ensure_topics
 from streams.worker_process import FAST_GROUP, WorkerProcess
@@ -202,6 +206,25 @@ def timed_start(worker: WorkerProcess, timeout: float) -> float:
     return time.monotonic() - started
 
 
+def take_over(worker: WorkerProcess, tables: Path, timeout: float) -> dict[str, Any]:
+    """The stopped worker restarts as if partitions 1.. had been another worker's that died:
+    their files gone, partition 0 recorded as its own. They come with the join, as far
+    behind as a file can be, and are recovered after it (streams/fastpath.py, 6.)."""
+    for path in tables.glob("*.db"):
+        if not path.stem.endswith("-0"):
+            shutil.rmtree(path)
+    record_assignment(tables.parents[1], {0})
+    before = len(worker.log_path.read_text())
+    seconds = timed_start(worker, timeout)
+    log = worker.log_path.read_text()[before:]
+    bulk = [line for line in log.splitlines() if "event=table_recovered_in_bulk " in line]
+    return {
+        "takeover_seconds": round(seconds, 1),
+        "takeover_bulk_partitions": len(bulk),
+        "takeover_bulk_records": sum(int(line.split(" records=")[1].split()[0]) for line in bulk),
+    }
+
+
 def read_back(tables: Path, shape: Shape, count: int, seed: int = 7) -> dict[str, float]:
     """Random identifier-state reads, as the matching agent does them: get + decode.
 
@@ -273,9 +296,16 @@ async def run(
         say(f"  healthy after {restart_s:.1f} s")
     finally:
         await asyncio.to_thread(worker.stop)
+    tables = workdir / "state-worker-data" / "v1" / "tables"
     say("phase 3: lookups")
-    read = read_back(workdir / "state-worker-data" / "v1" / "tables", shape, lookup_count)
+    read = read_back(tables, shape, lookup_count)
     say(f"  {read['lookups_per_s']:,.0f} lookups/s")
+    say("phase 4: takeover of every partition but one")
+    try:
+        takeover = await asyncio.to_thread(take_over, worker, tables, timeout)
+    finally:
+        await asyncio.to_thread(worker.stop)
+    say(f"  healthy after {takeover['takeover_seconds']:.1f} s")
     return {
         "watched": shape.watched,
         "inflight_transfers": shape.transfers,
@@ -288,6 +318,7 @@ async def run(
         "restart_seconds": round(restart_s, 1),
         "restart_rss_mb": round(restart_memory.get("VmHWM", 0.0), 1),
         **read,
+        **takeover,
         "partitions": partitions,
     }
 
