@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,17 +111,6 @@ def partitions_behind(
     return sorted(behind)
 
 
-def _bulk_consumer(bootstrap: str, client_options: dict[str, Any]) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_partition_fetch_bytes=8 * 1024 * 1024,
-        fetch_max_bytes=64 * 1024 * 1024,
-        **client_options,
-    )
-
-
 async def recover_in_bulk(
     tables: Mapping[TP, Any],
     offsets: MutableMapping[TP, int | None],
@@ -140,38 +129,21 @@ async def recover_in_bulk(
     ]
     if not behind:
         return []
-    consumer = _bulk_consumer(bootstrap, client_options)
-    await consumer.start()
-    try:
-        began = time.monotonic()
-        loads: list[PartitionLoad] = []
-        for table in {id(tables[tp]): tables[tp] for tp in behind}.values():
-            store: RocksDBStore = table.data
-            topic = table.changelog_topic.get_topic_name()
-            mine = [tp for tp in behind if tables[tp] is table]
-            dbs = {tp.partition: store._db_for_partition(tp.partition) for tp in mine}
 
-            def progressed(partition: int, offset: int, topic: str = topic) -> None:
-                offsets[TP(topic, partition)] = offset
+    async def load(consumer: AIOKafkaConsumer, table: Any) -> list[PartitionLoad]:
+        store: RocksDBStore = table.data
+        topic = table.changelog_topic.get_topic_name()
+        mine = [tp for tp in behind if tables[tp] is table]
+        dbs = {tp.partition: store._db_for_partition(tp.partition) for tp in mine}
 
-            loads += await _fill(
-                consumer,
-                table.name,
-                topic,
-                dbs,
-                store.offset_key,
-                progressed,
-                event="table_recovered_in_bulk",
-            )
-        log.info(
-            "event=tables_recovered_in_bulk partitions=%d records=%d seconds=%.1f",
-            len(loads),
-            sum(load.records for load in loads),
-            time.monotonic() - began,
-        )
-        return loads
-    finally:
-        await consumer.stop()
+        def progressed(partition: int, offset: int) -> None:
+            offsets[TP(topic, partition)] = offset
+
+        event = "table_recovered_in_bulk"
+        return await _fill(consumer, table.name, topic, dbs, store.offset_key, progressed, event)
+
+    by_table = {id(tables[tp]): tables[tp] for tp in behind}.values()
+    return await _load_tables(by_table, load, bootstrap, client_options, "tables_recovered_in_bulk")
 
 
 async def preload_tables(
@@ -184,18 +156,43 @@ async def preload_tables(
     rocksdb_tables = [table for table in tables if isinstance(table.data, RocksDBStore)]
     if not rocksdb_tables:
         return []
-    consumer = _bulk_consumer(bootstrap, client_options)
+
+    async def load(consumer: AIOKafkaConsumer, table: Any) -> list[PartitionLoad]:
+        return await _preload_table(consumer, table, last_assigned)
+
+    return await _load_tables(rocksdb_tables, load, bootstrap, client_options, "tables_preloaded")
+
+
+async def _load_tables(
+    tables: Iterable[Any],
+    load: Callable[[AIOKafkaConsumer, Any], Awaitable[list[PartitionLoad]]],
+    bootstrap: str,
+    client_options: dict[str, Any],
+    event: str,
+) -> list[PartitionLoad]:
+    """`load` each table with one consumer of our own; one summary line for them all."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+        fetch_max_bytes=64 * 1024 * 1024,
+        **client_options,
+    )
     await consumer.start()
     try:
         began = time.monotonic()
         loads: list[PartitionLoad] = []
-        for table in rocksdb_tables:
-            loads += await _preload_table(consumer, table, last_assigned)
+        count = 0
+        for table in tables:
+            loads += await load(consumer, table)
+            count += 1
         log.info(
-            "event=tables_preloaded tables=%d partitions=%d records=%d seconds=%.1f",
-            len(rocksdb_tables),
+            "event=%s tables=%d partitions=%d records=%d seconds=%.1f",
+            event,
+            count,
             len(loads),
-            sum(load.records for load in loads),
+            sum(partition.records for partition in loads),
             time.monotonic() - began,
         )
         return loads

@@ -212,5 +212,5 @@ def test_partitions_taken_over_far_behind_are_loaded_in_bulk(
     assert sorted(recovered) == [1, 2, 3], log[-3000:]
     # At least all but the last batch (see above); the rest Faust replays.
     assert all(count >= per_partition - 100 for count in recovered.values()), recovered
-    assert "event=tables_recovered_in_bulk partitions=3" in log
+    assert "event=tables_recovered_in_bulk tables=1 partitions=3" in log
     worker.stop()
