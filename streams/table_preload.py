@@ -139,8 +139,13 @@ async def recover_in_bulk(
         def progressed(partition: int, offset: int) -> None:
             offsets[TP(topic, partition)] = offset
 
+        # No further than the highwaters Faust took: its consistency check fails a recovery
+        # whose start offset is past them (a record a revoked owner was still flushing).
+        until = {tp.partition: highwaters[tp] + 1 for tp in mine}
         event = "table_recovered_in_bulk"
-        return await _fill(consumer, table.name, topic, dbs, store.offset_key, progressed, event)
+        return await _fill(
+            consumer, table.name, topic, dbs, store.offset_key, progressed, event, until
+        )
 
     by_table = {id(tables[tp]): tables[tp] for tp in behind}.values()
     return await _load_tables(by_table, load, bootstrap, client_options, "tables_recovered_in_bulk")
@@ -226,8 +231,10 @@ async def _fill(
     offset_key: bytes,
     progressed: Callable[[int, int], None] | None = None,
     event: str = "table_preloaded",
+    until: Mapping[int, int] | None = None,
 ) -> list[PartitionLoad]:
-    """Read each partition of `dbs` from after its persisted offset to the reported end.
+    """Read each partition of `dbs` from after its persisted offset to the reported end, or
+    to `until[partition]` (exclusive) when that is earlier.
 
     `progressed(partition, offset)` is told the persisted offset after each write."""
     tps = {TopicPartition(topic, p): db for p, db in dbs.items()}
@@ -236,6 +243,8 @@ async def _fill(
     consumer.assign(list(tps))  # first: it makes the client fetch the topic's metadata
     beginnings = await consumer.beginning_offsets(list(tps))
     ends = await consumer.end_offsets(list(tps))
+    if until is not None:
+        ends = {tp: min(end, until.get(tp.partition, end)) for tp, end in ends.items()}
     starts: dict[TopicPartition, int] = {}
     for tp, db in tps.items():
         persisted = db.get(offset_key)

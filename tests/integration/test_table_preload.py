@@ -12,7 +12,7 @@ import faust
 from faust.types import TP
 from kafka import KafkaProducer
 
-from streams.table_preload import preload_tables
+from streams.table_preload import preload_tables, recover_in_bulk
 from streams.topic_admin import ensure_topics
 from tests.integration.conftest import Broker
 
@@ -68,3 +68,37 @@ def test_preload_writes_the_changelog_into_faust_files_and_then_only_the_tail(
         assert not store.partition_path(1).exists()
     finally:
         producer.close(timeout=5)
+
+
+def test_after_a_join_a_far_behind_partition_is_loaded_up_to_faust_s_highwater(
+    broker: Broker, tmp_path: Path
+) -> None:
+    app = faust.App(f"bulk-{uuid.uuid4().hex[:8]}", store="rocksdb://", datadir=str(tmp_path))
+    table: Any = app.Table("state", partitions=2, key_type=bytes, value_type=bytes)
+    topic = table.changelog_topic.get_topic_name()
+    asyncio.run(ensure_topics(broker.bootstrap, [topic], 2, 1))
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap, acks="all")
+    try:
+        send_one_by_one(producer, topic, [(0, f"k{i}".encode(), b"v") for i in range(10)])
+        send_one_by_one(producer, topic, [(1, b"x", b"1")])
+    finally:
+        producer.close(timeout=5)
+    behind, near = TP(topic, 0), TP(topic, 1)
+    # Faust's view at the join: no file yet for either; it took the last offsets as 5 and 0
+    # (records after its highwater would fail its consistency check, so they are left).
+    offsets: dict[TP, int | None] = {behind: None, near: None}
+    loads = asyncio.run(
+        recover_in_bulk(
+            {behind: table, near: table}, offsets, {behind: 5, near: 0}, broker.bootstrap, {}, 2
+        )
+    )
+    assert [(load.partition, load.start, load.end, load.records) for load in loads] == [
+        (0, 0, 6, 6)
+    ]
+    assert offsets == {behind: 5, near: None}  # partition 1 is one record behind: Faust's
+    store = table.data
+    assert store.persisted_offset(behind) == 5
+    assert store._db_for_partition(0).get(b"k5") == b"v"
+    assert store._db_for_partition(0).get(b"k6") is None
+    for db in store._dbs.values():
+        db.close()
