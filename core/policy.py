@@ -34,5 +34,10 @@ class Policy:
     ack_sla_seconds: float = 60.0
     max_transfers_per_identifier: int = 1_000
 
+    def __post_init__(self) -> None:
+        if self.max_transfers_per_identifier < 1:
+            # 0 would forget every transfer at once: no look-back, no money followed.
+            raise ValueError("max_transfers_per_identifier must be at least 1")
+
     def is_carved_out(self, purpose: str | None) -> bool:
         return purpose is not None and purpose in self.carve_out_purposes

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from core.command_ids import freeze_command_id, hold_command_id, release_command_id
 from core.matching import (
     Event,
@@ -523,6 +525,11 @@ def test_remembered_transfers_are_bounded_and_the_forgotten_counted() -> None:
     assert sorted(state.inflight) == [f"{SENDING_BANK}/T-{i}" for i in (3, 4, 5)]
     assert sorted(state.outflows) == [f"{FRAUD_BANK}/T-{i}" for i in (3, 4, 5)]
     assert forgotten == [0, 0, 0, 1, 1, 1] * 2
+
+
+def test_the_bound_on_remembered_transfers_is_at_least_one() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        Policy(max_transfers_per_identifier=0)
 
 
 def test_a_report_on_a_busy_account_holds_its_newest_transfers() -> None:
