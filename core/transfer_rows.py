@@ -110,9 +110,6 @@ class TransferRows:
     def recipient_banks(self) -> set[str]:
         return {row[_RECIPIENT_BANK] for row in self._rows.values()}
 
-    def keys(self) -> list[str]:
-        return list(self._rows)
-
     def __contains__(self, key: object) -> bool:
         return key in self._rows
 

@@ -44,6 +44,7 @@ from streams.app import app, settings
 from streams.bench import client_options, memory_mb, on_broker, say
 from streams.local_state import record_assignment
 from streams.simulation import make_iban, make_phone
+from streams.table_preload import recovered_in_bulk
 from streams.topic_admin import ensure_topics
 from streams.worker_process import FAST_GROUP, WorkerProcess
 
@@ -216,12 +217,11 @@ def take_over(worker: WorkerProcess, tables: Path, timeout: float) -> dict[str, 
     record_assignment(tables.parents[1], {0})
     before = len(worker.log_path.read_text())
     seconds = timed_start(worker, timeout)
-    log = worker.log_path.read_text()[before:]
-    bulk = [line for line in log.splitlines() if "event=table_recovered_in_bulk " in line]
+    bulk = recovered_in_bulk(worker.log_path.read_text()[before:])
     return {
         "takeover_seconds": round(seconds, 1),
         "takeover_bulk_partitions": len(bulk),
-        "takeover_bulk_records": sum(int(line.split(" records=")[1].split()[0]) for line in bulk),
+        "takeover_bulk_records": sum(bulk.values()),
     }
 
 

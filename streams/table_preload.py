@@ -48,6 +48,7 @@ MAX_EMPTY_FETCHES = 20
 FETCH_TIMEOUT_MS = 500
 # Faust replays this many records in about 0.2 s: below it, a consumer of our own costs more.
 BULK_RECOVERY_MIN_RECORDS = 1_000
+BULK_EVENT = "table_recovered_in_bulk"  # the log line of each partition loaded after a join
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,16 @@ def write_records(db: Any, records: Iterable[Any], end: int, offset_key: bytes) 
     return written
 
 
+def recovered_in_bulk(log: str, table: str = "identifier-state") -> dict[int, int]:
+    """From a worker's log: partition -> records loaded in bulk after a join, for `table`."""
+    recovered = {}
+    for line in log.splitlines():
+        if f"event={BULK_EVENT} table={table} " in line:
+            fields = dict(field.split("=", 1) for field in line.split() if "=" in field)
+            recovered[int(fields["partition"])] = int(fields["records"])
+    return recovered
+
+
 def partitions_behind(
     offsets: Mapping[TP, int | None], highwaters: Mapping[TP, int], min_records: int
 ) -> list[TP]:
@@ -142,9 +153,8 @@ async def recover_in_bulk(
         # No further than the highwaters Faust took: its consistency check fails a recovery
         # whose start offset is past them (a record a revoked owner was still flushing).
         until = {tp.partition: highwaters[tp] + 1 for tp in mine}
-        event = "table_recovered_in_bulk"
         return await _fill(
-            consumer, table.name, topic, dbs, store.offset_key, progressed, event, until
+            consumer, table.name, topic, dbs, store.offset_key, progressed, BULK_EVENT, until
         )
 
     by_table = {id(tables[tp]): tables[tp] for tp in behind}.values()

@@ -30,6 +30,7 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient
 
+from streams.table_preload import recovered_in_bulk
 from streams.worker_process import WorkerProcess
 from tests.integration.apache_kafka import ApacheKafka, java_available
 from tests.integration.scenario import COMMANDS, DEAD_LETTER, Record, Scenario, Tally, build
@@ -367,10 +368,10 @@ def check(run: Run, tally: Tally) -> None:
 
 
 def bulk_recovered(log: str) -> dict[str, int]:
-    lines = [line for line in log.splitlines() if "event=table_recovered_in_bulk " in line]
+    loaded = recovered_in_bulk(log)
     return {
-        "bulk_recovered_partitions": len(lines),
-        "bulk_recovered_records": sum(int(line.split(" records=")[1].split()[0]) for line in lines),
+        "bulk_recovered_partitions": len(loaded),
+        "bulk_recovered_records": sum(loaded.values()),
     }
 
 

@@ -9,7 +9,7 @@ from kafka import KafkaProducer
 
 from streams.local_state import record_assignment, recorded_assignment
 from streams.simulation import identifier, make_iban, make_phone, report, transfer
-from streams.table_preload import BULK_RECOVERY_MIN_RECORDS
+from streams.table_preload import BULK_RECOVERY_MIN_RECORDS, recovered_in_bulk
 from streams.worker_process import WorkerProcess
 from tests.integration.conftest import REPORT_KEYS, Broker, isolated_env
 from tests.integration.kafka_io import Bus, Reader, about
@@ -204,11 +204,7 @@ def test_partitions_taken_over_far_behind_are_loaded_in_bulk(
     assert "event=table_preloaded table=identifier-state partition=0 start=0" in log
     # Partitions 1-3 came with the join, 1,500 records behind: loaded in bulk, then Faust's
     # recovery went on from there (the worker is healthy only once it has finished).
-    recovered = {
-        int(line.split(" partition=")[1].split()[0]): int(line.split(" records=")[1].split()[0])
-        for line in log.splitlines()
-        if "event=table_recovered_in_bulk table=identifier-state" in line
-    }
+    recovered = recovered_in_bulk(log)
     assert sorted(recovered) == [1, 2, 3], log[-3000:]
     # At least all but the last batch (see above); the rest Faust replays.
     assert all(count >= per_partition - 100 for count in recovered.values()), recovered

@@ -12,6 +12,7 @@ from streams.table_preload import (
     first_offset_to_read,
     partitions_behind,
     partitions_to_load,
+    recovered_in_bulk,
     write_records,
 )
 
@@ -91,3 +92,21 @@ def test_after_a_join_only_partitions_far_behind_are_loaded_in_bulk() -> None:
     assert partitions_behind(offsets, highwaters, 1_000) == [a, b]
     assert partitions_behind(offsets, highwaters, 999) == [a, b, c, d]
     assert partitions_behind({a: None}, {}, 1) == []  # no highwater known: left to Faust
+
+
+def test_the_bulk_loads_after_a_join_are_read_back_from_the_worker_log() -> None:
+    log = "\n".join(
+        [
+            "[..] event=table_preloaded table=identifier-state partition=0 start=0 end=9 "
+            "records=9 seconds=0.1",
+            "[..] event=table_recovered_in_bulk table=identifier-state partition=2 start=0 "
+            "end=1500 records=1500 seconds=0.2",
+            "[..] event=table_recovered_in_bulk table=audit-heads partition=2 start=0 "
+            "end=1200 records=1200 seconds=0.1",
+            "[..] event=table_recovered_in_bulk table=identifier-state partition=3 start=7 "
+            "end=1407 records=1400 seconds=0.2",
+            "[..] event=tables_recovered_in_bulk tables=2 partitions=3 records=4100 seconds=0.5",
+        ]
+    )
+    assert recovered_in_bulk(log) == {2: 1500, 3: 1400}
+    assert recovered_in_bulk(log, "audit-heads") == {2: 1200}
