@@ -50,7 +50,8 @@ def busy_account_cost(
 ) -> list[dict[str, Any]]:
     """CPU per transfer and state row size once the busy account has each of `sizes` transfers."""
     make = ROLES[role]
-    now = time.time()
+    # Whole seconds: every row then has the same length, so sizes compare between runs.
+    now = float(int(time.time()))
     figures = []
     with fresh_state_db() as db:
         done = 0
