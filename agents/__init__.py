@@ -1,1 +1,1 @@
-"""Faust agents, discovered by `streams.app`. Each is thin: read, call the core, write."""
+"""Faust agents, discovered by `antifraud.streams.app`. Each is thin: read, call the core, write."""

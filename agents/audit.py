@@ -10,9 +10,9 @@ from typing import Any
 
 import orjson
 
-from core.audit_chain import AuditChain
-from streams import topics
-from streams.app import app, settings
+from antifraud.core.audit_chain import AuditChain
+from antifraud.streams import topics
+from antifraud.streams.app import app, settings
 
 audit_out = topics.raw_topic(settings.topics.audit)
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import orjson
 
-from core.intake import parse_ack, parse_report, parse_transfer
-from core.matching import Event, TransferIn, TransferOut
-from core.records import Transfer
-from streams import metrics, topics
-from streams.app import app, settings
-from streams.emit import guarded, parsed, payload_text, send_identifier_events, source_of
+from antifraud.core.intake import parse_ack, parse_report, parse_transfer
+from antifraud.core.matching import Event, TransferIn, TransferOut
+from antifraud.core.records import Transfer
+from antifraud.streams import metrics, topics
+from antifraud.streams.app import app, settings
+from antifraud.streams.emit import guarded, parsed, payload_text, send_identifier_events, source_of
 
 transfers_in = topics.raw_topic(settings.topics.transfers)
 _batch_window = settings.batch_window_ms / 1000

@@ -8,10 +8,10 @@ from typing import Any
 
 import orjson
 
-from core.ledger import PENDING, LedgerEntry, record_ack, record_issue, record_resend
-from streams import metrics, topics
-from streams.app import app, settings
-from streams.emit import (
+from antifraud.core.ledger import PENDING, LedgerEntry, record_ack, record_issue, record_resend
+from antifraud.streams import metrics, topics
+from antifraud.streams.app import app, settings
+from antifraud.streams.emit import (
     audit,
     command_topic_for,
     dead_letter,

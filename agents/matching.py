@@ -1,7 +1,7 @@
 """Matching: the identifier-keyed stream and the one table that holds each identifier's state.
 
 Each record on the stream is a bundle of identifier events for one partition (see
-`streams.emit.send_identifier_events`). A bundle's events are applied in order; an
+`antifraud.streams.emit.send_identifier_events`). A bundle's events are applied in order; an
 identifier's state is read once and written once per bundle.
 """
 
@@ -13,12 +13,12 @@ from typing import Any
 
 import orjson
 
-from core.identifiers import mask_key
-from core.matching import Event, IdentifierState, apply
-from core.serde import dump_state_within, event_to_json, load_bundle, load_state
-from streams import metrics, topics
-from streams.app import app, settings
-from streams.emit import (
+from antifraud.core.identifiers import mask_key
+from antifraud.core.matching import Event, IdentifierState, apply
+from antifraud.core.serde import dump_state_within, event_to_json, load_bundle, load_state
+from antifraud.streams import metrics, topics
+from antifraud.streams.app import app, settings
+from antifraud.streams.emit import (
     dead_letter,
     delivered,
     guarded,
@@ -26,7 +26,7 @@ from streams.emit import (
     send_identifier_events,
     source_of,
 )
-from streams.fastpath import DirectTable
+from antifraud.streams.fastpath import DirectTable
 
 log = logging.getLogger("antifraud")
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import orjson
 
-from core.reports import ReportEntry, decide
-from streams import topics
-from streams.app import app
-from streams.emit import audit, delivered, guarded, send_identifier_events
+from antifraud.core.reports import ReportEntry, decide
+from antifraud.streams import topics
+from antifraud.streams.app import app
+from antifraud.streams.emit import audit, delivered, guarded, send_identifier_events
 
 log = logging.getLogger("antifraud")
 

@@ -22,7 +22,9 @@ class BankDirectory:
             raw: Any = json.loads(Path(path).read_text(encoding="utf-8"))
         else:
             text = (
-                resources.files("core").joinpath("data/kz_bank_directory.json").read_text("utf-8")
+                resources.files(__package__)
+                .joinpath("data/kz_bank_directory.json")
+                .read_text("utf-8")
             )
             raw = json.loads(text)
         by_country = {

@@ -11,12 +11,12 @@ from typing import Any
 
 import orjson
 
-from core.bank_directory import BankDirectory
-from core.identifiers import Identifier, InvalidIdentifier, normalise
-from core.records import Ack, Report, ReportedAccount, Transfer
-from core.signatures import verify_report
-from core.timestamps import parse_rfc3339
-from schemas import JsonSchemaError, describe, validator
+from antifraud.core.bank_directory import BankDirectory
+from antifraud.core.identifiers import Identifier, InvalidIdentifier, normalise
+from antifraud.core.records import Ack, Report, ReportedAccount, Transfer
+from antifraud.core.signatures import verify_report
+from antifraud.core.timestamps import parse_rfc3339
+from antifraud.schemas import JsonSchemaError, describe, validator
 
 DEFAULT_MAX_RECORD_BYTES = 1024 * 1024
 

@@ -19,12 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.command_ids import freeze_command_id, hold_command_id, release_command_id
-from core.identifiers import Identifier
-from core.policy import Policy
-from core.records import Transfer
-from core.timestamps import format_rfc3339
-from core.transfer_rows import TransferRows
+from antifraud.core.command_ids import freeze_command_id, hold_command_id, release_command_id
+from antifraud.core.identifiers import Identifier
+from antifraud.core.policy import Policy
+from antifraud.core.records import Transfer
+from antifraud.core.timestamps import format_rfc3339
+from antifraud.core.transfer_rows import TransferRows
 
 # ---------------------------------------------------------------------------- events
 

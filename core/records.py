@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.identifiers import Identifier
+from antifraud.core.identifiers import Identifier
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.matching import Revoke, Watch
+from antifraud.core.matching import Revoke, Watch
 
 
 @dataclass(slots=True)

@@ -1,7 +1,7 @@
 """Internal wire and state formats: compact JSON via orjson.
 
 These bytes never leave the platform (internal topics and table changelogs), so the
-field names are short; what leaves for banks and police is built in `core.matching`
+field names are short; what leaves for banks and police is built in `antifraud.core.matching`
 and the agents in the contract's own shapes.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from core.matching import (
+from antifraud.core.matching import (
     ActiveCommand,
     Event,
     IdentifierState,
@@ -21,7 +21,7 @@ from core.matching import (
     TransferOut,
     Watch,
 )
-from core.transfer_rows import TransferRows, transfer_from_json, transfer_to_json
+from antifraud.core.transfer_rows import TransferRows, transfer_from_json, transfer_to_json
 
 
 def _watch_to_json(w: Watch) -> dict[str, Any]:

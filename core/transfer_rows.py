@@ -14,8 +14,8 @@ import heapq
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from core.identifiers import Identifier
-from core.records import Transfer
+from antifraud.core.identifiers import Identifier
+from antifraud.core.records import Transfer
 
 # Positions in a row, as `transfer_to_json` writes it.
 _RECIPIENT_BANK = 5

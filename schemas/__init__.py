@@ -21,7 +21,7 @@ JsonSchemaError = fastjsonschema.JsonSchemaValueException
 
 
 def load_schema(name: str) -> dict[str, Any]:
-    text = resources.files("schemas").joinpath(f"json/{name}.json").read_text("utf-8")
+    text = resources.files(__name__).joinpath(f"json/{name}.json").read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 

@@ -8,18 +8,18 @@ from typing import Any
 
 import faust
 
-from streams.fastpath import make_table_manager, make_transport
-from streams.kafka_security import aiokafka_security_options, faust_credentials
-from streams.local_state import (
+from antifraud.streams.fastpath import make_table_manager, make_transport
+from antifraud.streams.kafka_security import aiokafka_security_options, faust_credentials
+from antifraud.streams.local_state import (
     discard_if_unclean,
     mark_running,
     mark_stopped,
     record_assignment,
     recorded_assignment,
 )
-from streams.settings import Settings
-from streams.table_preload import preload_tables
-from streams.topic_admin import ensure_topics
+from antifraud.streams.settings import Settings
+from antifraud.streams.table_preload import preload_tables
+from antifraud.streams.topic_admin import ensure_topics
 
 settings = Settings.from_env()
 
@@ -95,8 +95,8 @@ app = AntifraudApp(
     broker_credentials=faust_credentials(settings.security),
     store=settings.store,
     datadir=settings.data_dir,
-    autodiscover=["agents"],
-    origin="streams",
+    autodiscover=["antifraud.agents"],
+    origin="antifraud.streams",
     topic_partitions=settings.partitions,
     topic_replication_factor=settings.replication_factor,
     topic_allow_declare=True,

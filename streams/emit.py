@@ -18,16 +18,16 @@ import orjson
 from aiokafka.errors import KafkaError
 from faust.exceptions import PartitionsMismatch
 
-from core.identifiers import mask
-from core.intake import Rejected
-from core.matching import Event
-from core.partitioning import by_owner
-from core.serde import dump_bundle
-from core.timestamps import format_rfc3339, parse_rfc3339
-from streams import metrics, topics
-from streams.app import settings
-from streams.kafka_security import aiokafka_security_options
-from streams.topic_admin import ensure_topics
+from antifraud.core.identifiers import mask
+from antifraud.core.intake import Rejected
+from antifraud.core.matching import Event
+from antifraud.core.partitioning import by_owner
+from antifraud.core.serde import dump_bundle
+from antifraud.core.timestamps import format_rfc3339, parse_rfc3339
+from antifraud.streams import metrics, topics
+from antifraud.streams.app import settings
+from antifraud.streams.kafka_security import aiokafka_security_options
+from antifraud.streams.topic_admin import ensure_topics
 
 log = logging.getLogger("antifraud")
 

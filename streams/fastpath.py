@@ -85,7 +85,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.transport.producer import ProducerBuffer
 from faust.types import TP
 
-from streams.table_preload import recover_in_bulk
+from antifraud.streams.table_preload import recover_in_bulk
 
 log = logging.getLogger("antifraud")
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import faust
 
-from streams.settings import Security
+from antifraud.streams.settings import Security
 
 
 def ssl_context(security: Security) -> ssl.SSLContext | None:

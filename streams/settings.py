@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from core.bank_directory import BankDirectory
-from core.policy import DEFAULT_CARVE_OUTS, Policy
-from core.signatures import load_key_file, parse_report_keys
+from antifraud.core.bank_directory import BankDirectory
+from antifraud.core.policy import DEFAULT_CARVE_OUTS, Policy
+from antifraud.core.signatures import load_key_file, parse_report_keys
 
 
 def _env(env: Mapping[str, str], name: str, default: str) -> str:

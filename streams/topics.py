@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from streams.app import app, settings
+from antifraud.streams.app import app, settings
 
 
 def raw_topic(name: str, *, internal: bool = False) -> Any:

@@ -8,8 +8,8 @@ from typing import Any
 from faust.sensors.prometheus import setup_prometheus_sensors
 from faust.web import Request, Response, View
 
-from streams import faust_sensor, metrics
-from streams.app import app
+from antifraud.streams import faust_sensor, metrics
+from antifraud.streams.app import app
 
 # Faust's own sensor (messages, commits, rebalances...) on the same registry as ours, with
 # its labelled series looked up once (streams/faust_sensor.py).

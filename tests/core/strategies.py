@@ -2,7 +2,7 @@
 
 Everything here builds *valid* identifiers from first principles (check digits computed
 here, not by the code under test), messes them up the way people write them, and builds
-`core.records.Transfer` values and `core.matching` events without any Kafka or Faust.
+`antifraud.core.records.Transfer` values and `antifraud.core.matching` events without any Kafka or Faust.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from core.identifiers import Identifier
-from core.matching import Watch
-from core.records import Transfer
+from antifraud.core.identifiers import Identifier
+from antifraud.core.matching import Watch
+from antifraud.core.records import Transfer
 
 # No deadline: timing on a shared runner is noise, not a property.
 FAST = settings(max_examples=150, deadline=None)
@@ -98,7 +98,7 @@ ALNUM = string.digits + string.ascii_uppercase
 
 
 def iban_check_digits(country: str, bban: str) -> str:
-    """ISO 13616 check digits computed independently of `core.identifiers`."""
+    """ISO 13616 check digits computed independently of `antifraud.core.identifiers`."""
     numeric = "".join(str(ALNUM.index(ch)) for ch in bban + country + "00")
     return f"{98 - int(numeric) % 97:02d}"
 

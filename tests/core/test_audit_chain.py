@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.audit_chain import GENESIS, AuditChain, ChainVerdict, chain_record, verify_chain
+from antifraud.core.audit_chain import GENESIS, AuditChain, ChainVerdict, chain_record, verify_chain
 
 # Fewer examples than hypothesis' default 100 keep both core suites under ~5 s on a busy CI
 # runner; no deadline because timing on shared runners is noise, not a property.

@@ -9,7 +9,7 @@ import string
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.command_ids import (
+from antifraud.core.command_ids import (
     derive_command_id,
     freeze_command_id,
     hold_command_id,

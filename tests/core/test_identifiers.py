@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from core.identifiers import (
+from antifraud.core.identifiers import (
     Identifier,
     InvalidIdentifier,
     iban_mod97_ok,
@@ -20,7 +20,7 @@ from core.identifiers import (
     normalise_iban,
     normalise_phone,
 )
-from streams.simulation import make_card, make_iban, make_phone, messy_iban, messy_phone
+from antifraud.harness.simulation import make_card, make_iban, make_phone, messy_iban, messy_phone
 from tests.core.strategies import (
     ALNUM,
     FAST,

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.bank_directory import BankDirectory
-from core.identifiers import Identifier
-from core.intake import Rejected, parse_ack, parse_report, parse_transfer
-from core.signatures import sign_report
-from core.timestamps import parse_rfc3339
+from antifraud.core.bank_directory import BankDirectory
+from antifraud.core.identifiers import Identifier
+from antifraud.core.intake import Rejected, parse_ack, parse_report, parse_transfer
+from antifraud.core.signatures import sign_report
+from antifraud.core.timestamps import parse_rfc3339
 from tests.core.strategies import FAST, json_values
 
 DIRECTORY = BankDirectory.load()

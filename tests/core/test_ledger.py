@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.ledger import PENDING, LedgerEntry, record_ack, record_issue, record_resend
+from antifraud.core.ledger import PENDING, LedgerEntry, record_ack, record_issue, record_resend
 from tests.core.strategies import FAST, T0
 
 HOLD: dict[str, Any] = {

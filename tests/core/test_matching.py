@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from core.command_ids import freeze_command_id, hold_command_id, release_command_id
-from core.matching import (
+from antifraud.core.command_ids import freeze_command_id, hold_command_id, release_command_id
+from antifraud.core.matching import (
     Event,
     IdentifierState,
     Outcome,
@@ -19,8 +19,8 @@ from core.matching import (
     Watch,
     apply,
 )
-from core.policy import Policy
-from schemas import validator
+from antifraud.core.policy import Policy
+from antifraud.schemas import validator
 from tests.core.strategies import HOUR, T0, iban_id, make_transfer, phone_id, report_watch
 
 POLICY = Policy()

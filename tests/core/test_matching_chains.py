@@ -3,7 +3,7 @@
 A tiny in-memory "network" stands in for Kafka: one `IdentifierState` per identifier key and
 one FIFO queue of `(identifier_key, event)`, drained by calling `apply()` and enqueueing what
 it forwards (`SendWatch` -> `Watch`, `SendRevoke` -> `Revoke`). Reports enter through the
-report registry's own decisions (`core.reports.decide`), transfers as the intake agent sends
+report registry's own decisions (`antifraud.core.reports.decide`), transfers as the intake agent sends
 them (`TransferIn` to the recipient, `TransferOut` to the sender).
 
 The final state is compared with a reference model computed directly from the inputs: a
@@ -21,9 +21,9 @@ from typing import Any
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-from core.command_ids import hold_command_id, release_command_id
-from core.identifiers import Identifier
-from core.matching import (
+from antifraud.core.command_ids import hold_command_id, release_command_id
+from antifraud.core.identifiers import Identifier
+from antifraud.core.matching import (
     Event,
     IdentifierState,
     Revoke,
@@ -33,10 +33,10 @@ from core.matching import (
     TransferOut,
     apply,
 )
-from core.policy import Policy
-from core.records import Transfer
-from core.reports import ReportEntry, decide
-from schemas import validator
+from antifraud.core.policy import Policy
+from antifraud.core.records import Transfer
+from antifraud.core.reports import ReportEntry, decide
+from antifraud.schemas import validator
 from tests.core.strategies import BICS, HOUR, T0, iban_id, make_transfer, phone_id
 
 # Derandomized: the same examples on every run, so the suite's runtime (and any failure) is

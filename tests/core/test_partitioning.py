@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.matching import Revoke
-from core.partitioning import by_owner, owner_partition
-from core.serde import dump_bundle, load_bundle
+from antifraud.core.matching import Revoke
+from antifraud.core.partitioning import by_owner, owner_partition
+from antifraud.core.serde import dump_bundle, load_bundle
 
 keys = st.text(min_size=1, max_size=40)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.matching import Revoke, Watch
-from core.reports import ReportEntry, decide
+from antifraud.core.matching import Revoke, Watch
+from antifraud.core.reports import ReportEntry, decide
 from tests.core.strategies import T0
 
 ACCOUNTS: list[list[Any]] = [

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.matching import IdentifierState, Revoke, TransferIn, apply
-from core.policy import Policy
-from schemas import RECORDS, JsonSchemaError, describe, load_schema, validator
+from antifraud.core.matching import IdentifierState, Revoke, TransferIn, apply
+from antifraud.core.policy import Policy
+from antifraud.schemas import RECORDS, JsonSchemaError, describe, load_schema, validator
 from tests.core.strategies import (
     FAST,
     T0,

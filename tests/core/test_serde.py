@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.identifiers import Identifier
-from core.matching import (
+from antifraud.core.identifiers import Identifier
+from antifraud.core.matching import (
     ActiveCommand,
     Event,
     IdentifierState,
@@ -21,16 +21,16 @@ from core.matching import (
     Watch,
     apply,
 )
-from core.policy import Policy
-from core.records import Transfer
-from core.serde import (
+from antifraud.core.policy import Policy
+from antifraud.core.records import Transfer
+from antifraud.core.serde import (
     dump_event,
     dump_state,
     dump_state_within,
     load_event,
     load_state,
 )
-from core.transfer_rows import TransferRows
+from antifraud.core.transfer_rows import TransferRows
 from tests.core.strategies import BICS, FAST, QUICK, T0, valid_card, valid_iban
 
 banks = st.sampled_from(BICS)

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.signatures import (
+from antifraud.core.signatures import (
     SignatureVerdict,
     canonical_bytes,
     load_key_file,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import orjson
 
-from core.records import Transfer
-from core.transfer_rows import TransferRows, transfer_from_json, transfer_to_json
+from antifraud.core.records import Transfer
+from antifraud.core.transfer_rows import TransferRows, transfer_from_json, transfer_to_json
 from tests.core.strategies import T0, iban_id, make_transfer, phone_id
 
 SENDER = iban_id("722", 1)

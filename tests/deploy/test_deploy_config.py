@@ -240,19 +240,23 @@ def promql_label_names(expr: str) -> set[str]:
 # --- the checks scripts/check-deploy runs --------------------------------------
 
 
+@pytest.mark.system_deps
 def test_promtool_check_config():
     _run(_tool("promtool"), "check", "config", str(PROMETHEUS_YML.relative_to(REPO)))
 
 
+@pytest.mark.system_deps
 def test_promtool_check_rules():
     _run(_tool("promtool"), "check", "rules", str(ALERTS_YML.relative_to(REPO)))
 
 
+@pytest.mark.system_deps
 def test_promtool_test_rules():
     proc = _run(_tool("promtool"), "test", "rules", str(ALERTS_TEST_YML.relative_to(REPO)))
     assert "SUCCESS" in proc.stdout + proc.stderr
 
 
+@pytest.mark.system_deps
 def test_docker_compose_config():
     _run(_tool("docker-compose"), "-f", str(COMPOSE_YML.relative_to(REPO)), "config", "-q")
 
@@ -346,6 +350,7 @@ def test_every_alert_has_firing_and_quiet_unit_tests():
     assert quiet == ALERT_NAMES, f"alerts never tested quiet: {sorted(ALERT_NAMES - quiet)}"
 
 
+@pytest.mark.system_deps
 def test_dashboard_expressions_parse(tmp_path):
     """Every dashboard query is valid PromQL (checked by promtool as recording rules)."""
     exprs = _dashboard_exprs(_dashboard())

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.embedded_broker import EmbeddedBroker
-from streams.worker_process import FAST_GROUP, WorkerProcess
+from antifraud.harness.embedded_broker import EmbeddedBroker
+from antifraud.harness.worker_process import FAST_GROUP, WorkerProcess
 from tests.integration.apache_kafka import ApacheKafka
 from tests.integration.kafka_io import Bus
 

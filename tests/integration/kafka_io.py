@@ -10,7 +10,7 @@ import orjson
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient
 
-from schemas import validator
+from antifraud.schemas import validator
 
 
 class Bus:

@@ -31,7 +31,7 @@ from typing import Any
 
 import orjson
 
-from streams.simulation import (
+from antifraud.harness.simulation import (
     ACCOUNT_KINDS,
     BANKS,
     BICS,

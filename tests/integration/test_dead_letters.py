@@ -9,9 +9,9 @@ from typing import Any
 import orjson
 import pytest
 
-from core.signatures import sign_report
-from streams.simulation import identifier, make_iban, make_phone, report, transfer
-from streams.worker_process import WorkerProcess
+from antifraud.core.signatures import sign_report
+from antifraud.harness.simulation import identifier, make_iban, make_phone, report, transfer
+from antifraud.harness.worker_process import WorkerProcess
 from tests.integration.conftest import REPORT_KEYS
 from tests.integration.kafka_io import Bus, about, conforms
 

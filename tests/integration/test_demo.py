@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from core.signatures import verify_report
+from antifraud.core.signatures import verify_report
 from tests.integration.conftest import REPORT_KEYS, Broker, isolated_env
 from tests.integration.kafka_io import Bus
 

@@ -30,8 +30,8 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient
 
-from streams.table_preload import recovered_in_bulk
-from streams.worker_process import WorkerProcess
+from antifraud.harness.worker_process import WorkerProcess
+from antifraud.streams.table_preload import recovered_in_bulk
 from tests.integration.apache_kafka import ApacheKafka, java_available
 from tests.integration.scenario import COMMANDS, DEAD_LETTER, Record, Scenario, Tally, build
 

@@ -12,8 +12,7 @@ from typing import Any
 import orjson
 from kafka import KafkaProducer
 
-from streams.audit_tool import read_topic, verify_records
-from streams.simulation import (
+from antifraud.harness.simulation import (
     identifier,
     make_card,
     make_iban,
@@ -22,7 +21,8 @@ from streams.simulation import (
     revocation,
     transfer,
 )
-from streams.worker_process import WorkerProcess
+from antifraud.harness.worker_process import WorkerProcess
+from antifraud.tools.audit_verify import read_topic, verify_records
 from tests.integration.conftest import ACK_SLA_SECONDS, REPORT_KEYS, Broker
 from tests.integration.kafka_io import Bus, about, conforms
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from streams.worker_process import WorkerProcess
+from antifraud.harness.worker_process import WorkerProcess
 from tests.integration.conftest import Broker, isolated_env
 
 

@@ -20,9 +20,16 @@ from typing import Any
 import orjson
 from kafka import KafkaConsumer
 
-from core.signatures import sign_report
-from streams.simulation import identifier, make_card, make_iban, make_phone, report, transfer
-from streams.worker_process import WorkerProcess
+from antifraud.core.signatures import sign_report
+from antifraud.harness.simulation import (
+    identifier,
+    make_card,
+    make_iban,
+    make_phone,
+    report,
+    transfer,
+)
+from antifraud.harness.worker_process import WorkerProcess
 from tests.integration.conftest import REPORT_KEYS, Broker
 from tests.integration.kafka_io import Bus
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from streams.simulation import (
+from antifraud.harness.simulation import (
     identifier,
     make_card,
     make_iban,
@@ -15,7 +15,7 @@ from streams.simulation import (
     report,
     transfer,
 )
-from streams.worker_process import WorkerProcess
+from antifraud.harness.worker_process import WorkerProcess
 from tests.integration.conftest import REPORT_KEYS
 from tests.integration.kafka_io import Bus, about, conforms
 

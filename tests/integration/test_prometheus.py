@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from streams.embedded_broker import free_port, wait_for_port
-from streams.simulation import identifier, make_iban, make_phone, report, transfer
-from streams.worker_process import WorkerProcess
+from antifraud.harness.embedded_broker import free_port, wait_for_port
+from antifraud.harness.simulation import identifier, make_iban, make_phone, report, transfer
+from antifraud.harness.worker_process import WorkerProcess
 from tests.integration.conftest import REPORT_KEYS
 from tests.integration.kafka_io import Bus
 

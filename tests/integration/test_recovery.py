@@ -7,10 +7,10 @@ from pathlib import Path
 
 from kafka import KafkaProducer
 
-from streams.local_state import record_assignment, recorded_assignment
-from streams.simulation import identifier, make_iban, make_phone, report, transfer
-from streams.table_preload import BULK_RECOVERY_MIN_RECORDS, recovered_in_bulk
-from streams.worker_process import WorkerProcess
+from antifraud.harness.simulation import identifier, make_iban, make_phone, report, transfer
+from antifraud.harness.worker_process import WorkerProcess
+from antifraud.streams.local_state import record_assignment, recorded_assignment
+from antifraud.streams.table_preload import BULK_RECOVERY_MIN_RECORDS, recovered_in_bulk
 from tests.integration.conftest import REPORT_KEYS, Broker, isolated_env
 from tests.integration.kafka_io import Bus, Reader, about
 

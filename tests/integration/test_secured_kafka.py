@@ -23,8 +23,8 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import ACL, ACLOperation, ACLResourcePatternType, ResourceType
 from kafka.errors import TopicAuthorizationFailedError
 
-from streams.simulation import identifier, make_iban, make_phone, report, transfer
-from streams.worker_process import WorkerProcess
+from antifraud.harness.simulation import identifier, make_iban, make_phone, report, transfer
+from antifraud.harness.worker_process import WorkerProcess
 from tests.integration.apache_kafka import java_available
 from tests.integration.secure_kafka import SecureKafka, allow, new_password
 

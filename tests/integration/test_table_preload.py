@@ -12,8 +12,8 @@ import faust
 from faust.types import TP
 from kafka import KafkaProducer
 
-from streams.table_preload import preload_tables, recover_in_bulk
-from streams.topic_admin import ensure_topics
+from antifraud.streams.table_preload import preload_tables, recover_in_bulk
+from antifraud.streams.topic_admin import ensure_topics
 from tests.integration.conftest import Broker
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from streams.worker_process import WorkerProcess
+from antifraud.harness.worker_process import WorkerProcess
 
 UNMASKED = [
     re.compile(r"KZ[0-9]{2}[0-9A-Z]{16}"),  # a KZ IBAN

@@ -23,8 +23,8 @@ from faust.streams import _current_event
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
-from streams.app import app, settings
-from streams.fastpath import (
+from antifraud.streams.app import app, settings
+from antifraud.streams.fastpath import (
     BatchGate,
     DirectTable,
     DrainingBuffer,

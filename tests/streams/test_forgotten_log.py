@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from agents import matching
+from antifraud.agents import matching
 
 
 def test_forgetting_is_logged_masked_once_an_hour(caplog: pytest.LogCaptureFixture) -> None:

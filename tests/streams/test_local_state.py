@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from streams.local_state import (
+from antifraud.streams.local_state import (
     MARKER,
     discard_if_unclean,
     mark_running,

@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 import faust
 from faust.types import TP
 
-from streams.table_preload import (
+from antifraud.streams.table_preload import (
     first_offset_to_read,
     partitions_behind,
     partitions_to_load,

@@ -8,11 +8,11 @@ from pathlib import Path
 import orjson
 from faust.stores.rocksdb import RocksDBOptions
 
-from core.policy import Policy
-from core.serde import load_state
-from streams.bench import domain_cpu_seconds
-from streams.domain_bench import domain_work
-from streams.simulation import identifier, transfer
+from antifraud.core.policy import Policy
+from antifraud.core.serde import load_state
+from antifraud.harness.simulation import identifier, transfer
+from antifraud.tools.bench import domain_cpu_seconds
+from antifraud.tools.domain_bench import domain_work
 
 
 def transfers_from_one_sender(count: int) -> list[bytes]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from core.policy import Policy
-from streams.busy_bench import busy_account_cost
+from antifraud.core.policy import Policy
+from antifraud.tools.bench_busy import busy_account_cost
 
 
 def test_a_busy_recipient_s_state_grows_up_to_the_bound_and_is_timed() -> None:

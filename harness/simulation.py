@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.identifiers import luhn_ok
-from core.signatures import sign_report
-from core.timestamps import format_rfc3339
+from antifraud.core.identifiers import luhn_ok
+from antifraud.core.signatures import sign_report
+from antifraud.core.timestamps import format_rfc3339
 
 # Bank code (as in the shipped bank directory) -> BIC, for the simulated banks.
 BANKS = {

@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
-from core.serde import dump_state, load_state
-from streams.state_bench import Shape, Transfers, recipient_key, sender_key, states
+from antifraud.core.serde import dump_state, load_state
+from antifraud.tools.bench_state import Shape, Transfers, recipient_key, sender_key, states
 
 
 @pytest.mark.parametrize("inflight,k", [(10, 5), (1_000, 5), (999, 3), (4_096, 4)])

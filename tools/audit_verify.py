@@ -13,9 +13,9 @@ import orjson
 from faust.cli import argument, option
 from kafka import KafkaConsumer, TopicPartition
 
-from core.audit_chain import ChainVerdict, verify_chain
-from streams.app import app, settings
-from streams.kafka_security import kafka_python_security_options
+from antifraud.core.audit_chain import ChainVerdict, verify_chain
+from antifraud.streams.app import app, settings
+from antifraud.streams.kafka_security import kafka_python_security_options
 
 
 def read_topic(bootstrap: str, topic: str, security: Mapping[str, Any] | None = None) -> list[Any]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import orjson
 
-from core.signatures import verify_report
+from antifraud.core.signatures import verify_report
 
 ANTIFRAUD = Path(sys.executable).parent / "antifraud"
 REPORT = {

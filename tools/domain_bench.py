@@ -18,10 +18,10 @@ from typing import Any
 
 from faust.stores.rocksdb import RocksDBOptions
 
-from core.intake import parse_transfer
-from core.matching import TransferIn, TransferOut, apply
-from core.policy import Policy
-from core.serde import dump_state, load_state
+from antifraud.core.intake import parse_transfer
+from antifraud.core.matching import TransferIn, TransferOut, apply
+from antifraud.core.policy import Policy
+from antifraud.core.serde import dump_state, load_state
 
 
 def domain_work(transfers: Sequence[bytes], db: Any, policy: Policy, now: float) -> None:

@@ -28,11 +28,11 @@ from aiokafka.structs import TopicPartition
 from faust.cli import option
 from faust.cli.base import AppCommand
 
-from streams.app import app, settings
-from streams.kafka_security import aiokafka_security_options
-from streams.settings import Topics
-from streams.simulation import SCHEMES, Scenario, Simulator, bank_ack
-from streams.topic_admin import ensure_topics
+from antifraud.harness.simulation import SCHEMES, Scenario, Simulator, bank_ack
+from antifraud.streams.app import app, settings
+from antifraud.streams.kafka_security import aiokafka_security_options
+from antifraud.streams.settings import Topics
+from antifraud.streams.topic_admin import ensure_topics
 
 log = logging.getLogger("antifraud.simulate")
 
@@ -347,7 +347,7 @@ class Reader:
 def parse_keys(spec: str) -> dict[str, bytes]:
     if not spec:
         return settings.report_keys
-    from core.signatures import parse_report_keys
+    from antifraud.core.signatures import parse_report_keys
 
     return parse_report_keys(spec)
 

@@ -2,7 +2,7 @@
 
 It fills the identifier-state changelog with what `--watched` reported identifiers and
 `--inflight` transfers in flight leave there: one record per identifier, the way a
-compacted changelog holds them, encoded by the worker's own `core.serde.dump_state`.
+compacted changelog holds them, encoded by the worker's own `antifraud.core.serde.dump_state`.
 Each transfer sits in its recipient's state (for holds) and in its sender's (for
 following the money), `--per-identifier` transfers to an identifier. Then it measures:
 
@@ -34,19 +34,19 @@ from faust.cli import option
 from mode.utils.compat import want_bytes
 from rocksdict import AccessType, Rdict
 
-from core.identifiers import Identifier
-from core.matching import IdentifierState, Support
-from core.partitioning import owner_partition
-from core.records import Transfer
-from core.serde import dump_state, load_state
-from core.transfer_rows import TransferRows
-from streams.app import app, settings
-from streams.bench import client_options, memory_mb, on_broker, say
-from streams.local_state import record_assignment
-from streams.simulation import make_iban, make_phone
-from streams.table_preload import recovered_in_bulk
-from streams.topic_admin import ensure_topics
-from streams.worker_process import FAST_GROUP, WorkerProcess
+from antifraud.core.identifiers import Identifier
+from antifraud.core.matching import IdentifierState, Support
+from antifraud.core.partitioning import owner_partition
+from antifraud.core.records import Transfer
+from antifraud.core.serde import dump_state, load_state
+from antifraud.core.transfer_rows import TransferRows
+from antifraud.harness.simulation import make_iban, make_phone
+from antifraud.harness.worker_process import FAST_GROUP, WorkerProcess
+from antifraud.streams.app import app, settings
+from antifraud.streams.local_state import record_assignment
+from antifraud.streams.table_preload import recovered_in_bulk
+from antifraud.streams.topic_admin import ensure_topics
+from antifraud.tools.bench import client_options, memory_mb, on_broker, say
 
 TABLE = "identifier-state"
 NOW = 1_795_000_000.0  # a fixed clock: the data set is the same in every run

@@ -12,9 +12,9 @@ import click
 import orjson
 from faust.cli import argument, option
 
-from core.signatures import load_key_file, sign_report
-from streams.app import app
-from streams.embedded_broker import EmbeddedBroker
+from antifraud.core.signatures import load_key_file, sign_report
+from antifraud.harness.embedded_broker import EmbeddedBroker
+from antifraud.streams.app import app
 
 
 @app.command(

@@ -45,15 +45,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from faust.cli import option
 
-from core.command_ids import hold_command_id
-from core.intake import Rejected, parse_report, parse_transfer
-from core.policy import Policy
-from core.records import Transfer
-from streams.app import app, settings
-from streams.domain_bench import domain_work, fresh_state_db
-from streams.embedded_broker import EmbeddedBroker
-from streams.kafka_security import aiokafka_security_options
-from streams.simulation import (
+from antifraud.core.command_ids import hold_command_id
+from antifraud.core.intake import Rejected, parse_report, parse_transfer
+from antifraud.core.policy import Policy
+from antifraud.core.records import Transfer
+from antifraud.harness.embedded_broker import EmbeddedBroker
+from antifraud.harness.simulation import (
     ACCOUNT_KINDS,
     BANKS,
     make_account,
@@ -62,8 +59,11 @@ from streams.simulation import (
     report,
     transfer,
 )
-from streams.topic_admin import ensure_topics
-from streams.worker_process import FAST_GROUP, WorkerProcess
+from antifraud.harness.worker_process import FAST_GROUP, WorkerProcess
+from antifraud.streams.app import app, settings
+from antifraud.streams.kafka_security import aiokafka_security_options
+from antifraud.streams.topic_admin import ensure_topics
+from antifraud.tools.domain_bench import domain_work, fresh_state_db
 
 BASELINE_GROUP = "antifraud-bench-baseline"
 BASELINE_TOPIC = "antifraud.bench.baseline-commands"

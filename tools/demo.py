@@ -22,10 +22,12 @@ from typing import Any
 from faust.cli import option
 from faust.cli.base import AppCommand
 
-from core.ledger import MINOR_UNITS_PER_TENGE
-from streams.app import app, settings
-from streams.embedded_broker import EmbeddedBroker
-from streams.simulate import (
+from antifraud.core.ledger import MINOR_UNITS_PER_TENGE
+from antifraud.harness.embedded_broker import EmbeddedBroker
+from antifraud.harness.simulation import SCHEMES, Scenario, Simulator
+from antifraud.harness.worker_process import FAST_GROUP, WorkerProcess
+from antifraud.streams.app import app, settings
+from antifraud.tools.simulate import (
     BankDesk,
     Counts,
     PlainCommand,
@@ -35,8 +37,6 @@ from streams.simulate import (
     bootstrap_of,
     stop_on_signals,
 )
-from streams.simulation import SCHEMES, Scenario, Simulator
-from streams.worker_process import FAST_GROUP, WorkerProcess
 
 DEMO_KEYS = {"demo-1": b"demo-signing-key-not-for-production"}
 WORKER_START_TIMEOUT = 90.0
