@@ -15,7 +15,15 @@ from typing import Any
 
 import fastjsonschema
 
-RECORDS = ("transfer", "report", "ack", "command", "dead_letter", "audit_record")
+RECORDS = (
+    "transfer",
+    "report",
+    "ack",
+    "command",
+    "dead_letter",
+    "audit_record",
+    "case_status",
+)
 
 JsonSchemaError = fastjsonschema.JsonSchemaValueException
 

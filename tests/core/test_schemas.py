@@ -24,6 +24,15 @@ from tests.core.strategies import (
     phone_id,
     report_watch,
 )
+from tests.core.test_case_schemas import (
+    APPLIED_EXTEND_ACK,
+    CONTRACT_CASE_STATUS,
+    CONTRACT_RETURN_FUNDS,
+    EXTEND_COMMAND,
+    FAILED_ACK,
+    REPORT_WITH_VICTIMS,
+    RETURNED_ACK,
+)
 from tests.core.test_intake import CONTRACT_ACK, CONTRACT_REPORT, CONTRACT_TRANSFER
 
 
@@ -84,11 +93,13 @@ VALID: dict[str, list[Any]] = {
     "report": [
         CONTRACT_REPORT,
         {"report_id": "R-1", "action": "revoke", "reported_at": "2026-11-29T09:05:00Z"},
+        REPORT_WITH_VICTIMS,
     ],
-    "ack": [CONTRACT_ACK],
-    "command": COMMANDS,
+    "ack": [CONTRACT_ACK, RETURNED_ACK, FAILED_ACK, APPLIED_EXTEND_ACK],
+    "command": [*COMMANDS, CONTRACT_RETURN_FUNDS, EXTEND_COMMAND],
     "dead_letter": [DEAD_LETTER, {**DEAD_LETTER, "source": {**DEAD_LETTER["source"], "key": None}}],
     "audit_record": [AUDIT],
+    "case_status": [CONTRACT_CASE_STATUS],
 }
 
 
