@@ -33,3 +33,14 @@ def freeze_command_id(
 
 def release_command_id(released_command_id: str) -> str:
     return derive_command_id("release", released_command_id)
+
+
+def return_command_id(returns_command_id: str, beneficiary_key: str, attempt: int = 0) -> str:
+    # `attempt` counts the earlier returns of the same hold or freeze to the same beneficiary:
+    # a replay derives the same id, while money a failed return left held gets a new one.
+    return derive_command_id("return_funds", returns_command_id, beneficiary_key, attempt)
+
+
+def extend_command_id(extended_command_id: str, expires_at: str) -> str:
+    # `expires_at` as the platform writes it (UTC, `Z`): one id per command and new lifetime.
+    return derive_command_id("extend", extended_command_id, expires_at)

@@ -11,9 +11,11 @@ from hypothesis import strategies as st
 
 from antifraud.core.command_ids import (
     derive_command_id,
+    extend_command_id,
     freeze_command_id,
     hold_command_id,
     release_command_id,
+    return_command_id,
 )
 from tests.core.strategies import BICS, FAST
 
@@ -140,3 +142,34 @@ def test_parts_never_run_together() -> None:
     assert hold_command_id("HSBKKZKX", "CASPKZKA/T-1", 1) != hold_command_id(
         "HSBKKZKX", "CASPKZKA/T-11", 0
     )
+
+
+hex_ids = st.text(alphabet="0123456789abcdef", min_size=32, max_size=32)
+attempts = st.integers(min_value=0, max_value=5)
+stamps = st.sampled_from(["2026-12-31T13:00:00.000Z", "2027-01-15T13:00:00.000Z"])
+
+
+def test_return_and_extend_examples_are_stable() -> None:
+    held = hold_command_id("HSBKKZKX", "CASPKZKA/T-000123", 0)
+    returned = return_command_id(held, "iban:KZ86125KZT5004100100")
+    text = "\x1f".join(["return_funds", held, "iban:KZ86125KZT5004100100", "0"])
+    assert returned == hashlib.sha256(text.encode()).hexdigest()[:32]
+    extended = extend_command_id(held, "2026-12-31T13:00:00.000Z")
+    text = "\x1f".join(["extend", held, "2026-12-31T13:00:00.000Z"])
+    assert extended == hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+@FAST
+@given(
+    st.sets(st.tuples(hex_ids, identifier_keys, attempts), min_size=2, max_size=40),
+    st.sets(st.tuples(hex_ids, stamps), min_size=2, max_size=40),
+)
+def test_one_return_id_per_money_beneficiary_and_attempt_one_extend_id_per_lifetime(
+    returns: set[tuple[str, str, int]], extends: set[tuple[str, str]]
+) -> None:
+    return_ids = {return_command_id(*args) for args in returns}
+    extend_ids = {extend_command_id(*args) for args in extends}
+    assert len(return_ids) == len(returns)
+    assert len(extend_ids) == len(extends)
+    assert not return_ids & extend_ids
+    assert all(HEX32.fullmatch(i) for i in return_ids | extend_ids)
