@@ -10,7 +10,7 @@ them however it likes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from antifraud.core.identifiers import Identifier
@@ -150,3 +150,16 @@ def held_amount(command: Hold | Freeze, ack: BankAck | None) -> int:
         said = command.amount if ack.amount_held is None else ack.amount_held
         return max(0, min(said, command.amount))
     return max(0, ack.amount_held or 0)
+
+
+def holding_source(holds: Iterable[Hold], acks: Mapping[str, BankAck]) -> Hold | None:
+    """Of one transfer's holds, the one its money is counted and returned from.
+
+    The sending bank's, when it holds the money (the money never left it), else the
+    recipient bank's; None while neither holds any.
+    """
+    holding = sorted(
+        (h for h in holds if held_amount(h, acks.get(h.command_id)) > 0),
+        key=lambda h: (h.bank_id != h.transfer.bank_id, h.command_id),
+    )
+    return holding[0] if holding else None

@@ -41,6 +41,7 @@ from antifraud.core.cases import (
     Sanction,
     Victim,
     held_amount,
+    holding_source,
 )
 from antifraud.core.command_ids import return_command_id
 from antifraud.core.identifiers import Identifier
@@ -116,7 +117,7 @@ def _return_holds(
     by_transfer = _by_transfer(funds.holds)
     money_held = False
     for transfer_key in sorted(by_transfer):
-        source = _return_source(by_transfer[transfer_key], funds.acks)
+        source = holding_source(by_transfer[transfer_key], funds.acks)
         if source is None:
             continue
         money_held = True
@@ -135,15 +136,6 @@ def _by_transfer(holds: Iterable[Hold]) -> dict[str, list[Hold]]:
     for hold in holds:
         grouped[hold.transfer.key].append(hold)
     return grouped
-
-
-def _return_source(holds: Iterable[Hold], acks: Mapping[str, BankAck]) -> Hold | None:
-    """The hold a transfer's money is returned from: the sending bank's when it holds it."""
-    holding = sorted(
-        (h for h in holds if held_amount(h, acks.get(h.command_id)) > 0),
-        key=lambda h: (h.bank_id != h.transfer.bank_id, h.command_id),
-    )
-    return holding[0] if holding else None
 
 
 # ---------------------------------------------------------------------------- rule 2
@@ -193,7 +185,7 @@ def _still_owed(
         unanswered = any(h.command_id not in funds.acks for h in holds)
         if (
             unanswered
-            and _return_source(holds, funds.acks) is None
+            and holding_source(holds, funds.acks) is None
             and not ledger.committed_for_transfer(transfer_key)
         ):
             expected[holds[0].sender.key] += holds[0].amount
