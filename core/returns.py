@@ -8,11 +8,12 @@ The contract's rules, as this module applies them:
    sending bank returns it: the money never left it. A transfer with a return already under way
    or done (for any report) is not returned again.
 2. **Frozen money goes to R's victims**, in proportion to what each is still owed: its
-   `amount_lost` less what rule 1 and earlier returns for R gave it, never more. Integer minor
-   units; the units left by rounding go one each to the largest shares. A frozen account that
-   several live reports support is first split between them in proportion to the tainted money
-   that reached it because of each (`Freeze.tainted`); R's victims share only R's part. Held
-   money that no victim of R can take stays held (`ReturnPlan.still_held`).
+   `amount_lost` less what rule 1 and earlier returns for R gave it (and less its own transfers
+   that R holds and no bank has answered yet: rule 1 may still give those back), never more.
+   Integer minor units; the units left by rounding go one each to the largest shares. A frozen
+   account that several live reports support is first split between them in proportion to the
+   tainted money that reached it because of each (`Freeze.tainted`); R's victims share only
+   R's part. Held money that no victim of R can take stays held (`ReturnPlan.still_held`).
 3. **Once only.** A repeated `return` finds the money already returned or on its way and issues
    nothing; after a revocation nothing is returned; before any bank acked `applied` there is
    nothing to return yet (the verdict says which).

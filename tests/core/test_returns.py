@@ -308,3 +308,18 @@ def test_split_gives_the_odd_units_to_the_largest_shares() -> None:
     assert split_largest_shares(5, {"a": 0, "b": 4}) == {"a": 0, "b": 5}
     assert split_largest_shares(0, {"a": 3}) == {"a": 0}
     assert split_largest_shares(9, {}) == {}
+
+
+def test_a_victims_own_transfer_still_unanswered_is_not_paid_again_from_frozen_money() -> None:
+    # Victim 1 lost 300, 200 of it in a transfer R holds that no bank has answered yet: the
+    # frozen money pays it only the other 100, and the ack that follows returns the 200.
+    pending = hold("T-1", amount=200, sender=victim_account(1))
+    frozen = freeze(phone_id(7))
+    order = ReturnOrder(R, SANCTION, (victim(1, 300),))
+    first = plan_return(
+        order, CaseFunds([pending], [frozen], {frozen.command_id: applied(1_000)}), NOW
+    )
+    assert [c["amount"] for c in first.commands] == [100]
+    acks = {frozen.command_id: applied(1_000), pending.command_id: applied()}
+    second = plan_return(order, CaseFunds([pending], [frozen], acks, first.issued), NOW + 60)
+    assert [(c["returns"], c["amount"]) for c in second.commands] == [(pending.command_id, 200)]
