@@ -10,14 +10,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import orjson
-
 from antifraud.core.intake import parse_ack, parse_report, parse_transfer
+from antifraud.core.ledger import AckReceived
 from antifraud.core.matching import Event, TransferIn, TransferOut
 from antifraud.core.records import Transfer
+from antifraud.core.serde import dump_ledger_event, dump_report_event
 from antifraud.streams import metrics, topics
 from antifraud.streams.app import app, settings
-from antifraud.streams.emit import guarded, parsed, payload_text, send_identifier_events, source_of
+from antifraud.streams.emit import guarded, parsed, send_identifier_events, source_of
 
 transfers_in = topics.raw_topic(settings.topics.transfers)
 _batch_window = settings.batch_window_ms / 1000
@@ -59,37 +59,15 @@ async def _report(event: Any) -> None:
     report = parse_report(
         event.value, settings.report_keys, settings.bank_directory, settings.max_record_bytes
     )
-    body = {
-        "report_id": report.report_id,
-        "action": report.action,
-        "fraud_type": report.fraud_type,
-        "reported_at": report.reported_at,
-        "issuer": report.issuer,
-        "case_number": report.case_number,
-        "accounts": [[a.identifier.key, a.bank_id] for a in report.accounts],
-    }
-    await topics.report_events.send(key=report.report_id.encode(), value=orjson.dumps(body))
+    await topics.report_events.send(key=report.report_id.encode(), value=dump_report_event(report))
     metrics.RECORDS.labels(settings.topics.reports, "accepted").inc()
 
 
 async def _ack(event: Any) -> None:
     ack = parse_ack(event.value, settings.max_record_bytes)
-    payload, encoding = payload_text(event.value)
-    body = {
-        "e": "ack",
-        "ack": {
-            "command_id": ack.command_id,
-            "bank_id": ack.bank_id,
-            "status": ack.status,
-            "amount_held": ack.amount_held,
-            "at": ack.at,
-        },
-        # kept so the ledger can dead-letter an ack for a command it never issued
-        "src": source_of(event.message),
-        "payload": payload,
-        "payload_encoding": encoding,
-    }
-    await topics.ledger_events.send(key=ack.command_id.encode(), value=orjson.dumps(body))
+    # source and payload kept so the ledger can dead-letter an ack for a command it never issued
+    received = AckReceived(ack, source_of(event.message), event.value)
+    await topics.ledger_events.send(key=ack.command_id.encode(), value=dump_ledger_event(received))
     metrics.RECORDS.labels(settings.topics.bank_acks, "accepted").inc()
 
 

@@ -8,17 +8,25 @@ from typing import Any
 
 import orjson
 
-from antifraud.core.ledger import PENDING, LedgerEntry, record_ack, record_issue, record_resend
+from antifraud.core.ledger import (
+    PENDING,
+    AckReceived,
+    CommandIssued,
+    LedgerEntry,
+    ResendDue,
+    record_ack,
+    record_issue,
+    record_resend,
+)
+from antifraud.core.serde import (
+    dump_ledger_entry,
+    dump_ledger_event,
+    load_ledger_entry,
+    load_ledger_event,
+)
 from antifraud.streams import metrics, topics
 from antifraud.streams.app import app, settings
-from antifraud.streams.emit import (
-    audit,
-    command_topic_for,
-    dead_letter,
-    delivered,
-    guarded,
-    payload_bytes,
-)
+from antifraud.streams.emit import audit, command_topic_for, dead_letter, delivered, guarded
 
 log = logging.getLogger("antifraud")
 
@@ -31,25 +39,6 @@ command_ledger = topics.bytes_table(
 _resend_requested: set[bytes] = set()
 
 
-def _load(raw: bytes | None) -> LedgerEntry | None:
-    if raw is None:
-        return None
-    d = orjson.loads(raw)
-    return LedgerEntry(d["cmd"], d["issued_at"], d["status"], d["resent"], d["acked_at"])
-
-
-def _dump(entry: LedgerEntry) -> bytes:
-    return orjson.dumps(
-        {
-            "cmd": entry.command,
-            "issued_at": entry.issued_at,
-            "status": entry.status,
-            "resent": entry.resent,
-            "acked_at": entry.acked_at,
-        }
-    )
-
-
 @app.agent(topics.ledger_events)
 async def ledger(stream: Any) -> None:
     async for event in stream.events():
@@ -57,23 +46,23 @@ async def ledger(stream: Any) -> None:
 
 
 async def _ledger_one(event: Any) -> None:
-    body = orjson.loads(event.value)
-    kind = body["e"]
-    entry = _load(command_ledger.get(event.key))
-    if kind == "issued":
+    ledger_event = load_ledger_event(event.value)
+    entry = load_ledger_entry(command_ledger.get(event.key))
+    if isinstance(ledger_event, CommandIssued):
         if entry is None:
-            metrics.UNACKNOWLEDGED.labels(body["cmd"]["bank_id"]).inc()
-        command_ledger[event.key] = _dump(record_issue(entry, body["cmd"], body["at"]))
-    elif kind == "ack":
-        await _on_ack(event.key, entry, body)
-    elif kind == "due":
+            metrics.UNACKNOWLEDGED.labels(ledger_event.command["bank_id"]).inc()
+        issued = record_issue(entry, ledger_event.command, ledger_event.at)
+        command_ledger[event.key] = dump_ledger_entry(issued)
+    elif isinstance(ledger_event, AckReceived):
+        await _on_ack(event.key, entry, ledger_event)
+    elif isinstance(ledger_event, ResendDue):
         if record_resend(entry, time.time(), settings.policy.ack_sla_seconds):
             assert entry is not None
             resent = await (await command_topic_for(entry.bank_id)).send(
                 key=entry.bank_id.encode(), value=orjson.dumps(entry.command)
             )
             await delivered([resent])  # before the ledger records the re-send as done
-            command_ledger[event.key] = _dump(entry)
+            command_ledger[event.key] = dump_ledger_entry(entry)
             metrics.OVERDUE.labels(entry.bank_id).inc()
             log.warning(
                 "event=command_overdue command_id=%s bank=%s action=resent",
@@ -84,23 +73,28 @@ async def _ledger_one(event: Any) -> None:
         _resend_requested.discard(event.key)
 
 
-async def _on_ack(key: bytes, entry: LedgerEntry | None, body: dict[str, Any]) -> None:
-    ack = body["ack"]
+async def _on_ack(key: bytes, entry: LedgerEntry | None, received: AckReceived) -> None:
+    ack = received.ack
     outcome = record_ack(entry, ack)
     if outcome.verdict in {"unknown_command", "wrong_bank"}:
-        raw = payload_bytes(body["payload"], body["payload_encoding"])
         message = (
-            f"command_id {ack['command_id']} was never issued"
+            f"command_id {ack.command_id} was never issued"
             if outcome.verdict == "unknown_command"
-            else f"command_id {ack['command_id']} was not issued to bank {ack['bank_id']}"
+            else f"command_id {ack.command_id} was not issued to bank {ack.bank_id}"
         )
-        await dead_letter(body["src"], raw, "unknown_command", message, settings.topics.bank_acks)
+        await dead_letter(
+            received.source,
+            received.payload,
+            "unknown_command",
+            message,
+            settings.topics.bank_acks,
+        )
         return
     if outcome.verdict == "duplicate" or entry is None:
         return
-    command_ledger[key] = _dump(entry)
+    command_ledger[key] = dump_ledger_entry(entry)
     bank = entry.bank_id
-    metrics.ACKS.labels(bank, ack["status"]).inc()
+    metrics.ACKS.labels(bank, ack.status).inc()
     metrics.UNACKNOWLEDGED.labels(bank).dec()
     if outcome.latency_seconds is not None:
         metrics.ACK_LATENCY.labels(bank).observe(outcome.latency_seconds)
@@ -111,10 +105,10 @@ async def _on_ack(key: bytes, entry: LedgerEntry | None, body: dict[str, Any]) -
     await audit(
         {
             "kind": "ack",
-            "command_id": ack["command_id"],
+            "command_id": ack.command_id,
             "bank_id": bank,
-            "status": ack["status"],
-            "amount_held": ack.get("amount_held", 0),
+            "status": ack.status,
+            "amount_held": ack.amount_held,
         }
     )
 
@@ -131,7 +125,7 @@ async def find_overdue_commands() -> None:
     for key, raw in list(command_ledger.items()):
         if key in _resend_requested:
             continue
-        entry = _load(raw)
+        entry = load_ledger_entry(raw)
         if entry is not None and entry.status == PENDING and entry.overdue(now, sla):
             _resend_requested.add(key)
-            await topics.ledger_events.send(key=key, value=b'{"e":"due"}')
+            await topics.ledger_events.send(key=key, value=dump_ledger_event(ResendDue()))

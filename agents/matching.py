@@ -11,11 +11,9 @@ import logging
 import time
 from typing import Any
 
-import orjson
-
 from antifraud.core.identifiers import mask_key
 from antifraud.core.matching import Event, IdentifierState, apply
-from antifraud.core.serde import dump_state_within, event_to_json, load_bundle, load_state
+from antifraud.core.serde import dump_bundle_item, dump_state_within, load_bundle, load_state
 from antifraud.streams import metrics, topics
 from antifraud.streams.app import app, settings
 from antifraud.streams.emit import (
@@ -121,5 +119,5 @@ def _say_forgotten(identifier_key: str, now: float) -> None:
 async def _dead_letter_item(event: Any, key: str, item: Event, exc: Exception) -> None:
     log.error("event=internal_error topic=%s", event.message.topic, exc_info=exc)
     source = {**source_of(event.message), "key": key}
-    payload = orjson.dumps([key, event_to_json(item)])
-    await dead_letter(source, payload, "internal_error", f"{type(exc).__name__}: {exc}")
+    message = f"{type(exc).__name__}: {exc}"
+    await dead_letter(source, dump_bundle_item(key, item), "internal_error", message)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import orjson
-
-from antifraud.core.reports import ReportEntry, decide
+from antifraud.core.reports import decide
+from antifraud.core.serde import dump_report_entry, load_report_entry, load_report_event
 from antifraud.streams import topics
 from antifraud.streams.app import app
 from antifraud.streams.emit import audit, delivered, guarded, send_identifier_events
@@ -20,13 +19,6 @@ report_registry = topics.bytes_table(
 )
 
 
-def _load(raw: bytes | None) -> ReportEntry | None:
-    if raw is None:
-        return None
-    data = orjson.loads(raw)
-    return ReportEntry(data["status"], data["fraud_type"], data["reported_at"], data["accounts"])
-
-
 @app.agent(topics.report_events)
 async def registry(stream: Any) -> None:
     async for event in stream.events():
@@ -34,38 +26,30 @@ async def registry(stream: Any) -> None:
 
 
 async def _register(event: Any) -> None:
-    report = orjson.loads(event.value)
-    decision = decide(_load(report_registry.get(event.key)), report)
+    report = load_report_event(event.value)
+    decision = decide(load_report_entry(report_registry.get(event.key)), report)
     # The watches and revocations reach the broker before the registry records the report
     # as handled, or a crash in between would make the replay look like a duplicate.
     await delivered(await send_identifier_events(list(decision.events)))
     if decision.entry is not None:
-        entry = decision.entry
-        report_registry[event.key] = orjson.dumps(
-            {
-                "status": entry.status,
-                "fraud_type": entry.fraud_type,
-                "reported_at": entry.reported_at,
-                "accounts": entry.accounts,
-            }
-        )
+        report_registry[event.key] = dump_report_entry(decision.entry)
     log.info(
         "event=report report_id=%s action=%s verdict=%s accounts=%d partition=%s offset=%s",
-        report["report_id"],
-        report["action"],
+        report.report_id,
+        report.action,
         decision.verdict,
-        len(report["accounts"]),
+        len(report.accounts),
         event.message.partition,
         event.message.offset,
     )
     await audit(
         {
             "kind": "report",
-            "report_id": report["report_id"],
-            "action": report["action"],
+            "report_id": report.report_id,
+            "action": report.action,
             "verdict": decision.verdict,
-            "issuer": report["issuer"],
-            "case_number": report["case_number"],
-            "accounts": len(report["accounts"]),
+            "issuer": report.issuer,
+            "case_number": report.case_number,
+            "accounts": len(report.accounts),
         }
     )

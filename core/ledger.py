@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from antifraud.core.records import Ack
+
 PENDING = "pending"
 MINOR_UNITS_PER_TENGE = 100
 
@@ -30,6 +32,36 @@ class LedgerEntry:
         return self.status == PENDING and not self.resent and now - self.issued_at > sla_seconds
 
 
+# ---------------------------------------------------------------------------- ledger events
+# What reaches the ledger agent, keyed by command id (bytes: `antifraud.core.serde`).
+
+
+@dataclass(frozen=True, slots=True)
+class CommandIssued:
+    """A command was sent to its bank at `at` (unix seconds)."""
+
+    command: dict[str, Any]
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class AckReceived:
+    """A bank acknowledged a command. `source` and `payload` (the ack's original bytes) are
+    kept so the ledger can dead-letter an ack for a command it never issued."""
+
+    ack: Ack
+    source: dict[str, Any]
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ResendDue:
+    """The ledger's timer found the command overdue: re-send it if it still is."""
+
+
+LedgerEvent = CommandIssued | AckReceived | ResendDue
+
+
 @dataclass(frozen=True, slots=True)
 class AckOutcome:
     verdict: str  # recorded | duplicate | unknown_command | wrong_bank
@@ -43,23 +75,23 @@ def record_issue(existing: LedgerEntry | None, command: dict[str, Any], at: floa
     return existing if existing is not None else LedgerEntry(command, at)
 
 
-def record_ack(entry: LedgerEntry | None, ack: dict[str, Any]) -> AckOutcome:
+def record_ack(entry: LedgerEntry | None, ack: Ack) -> AckOutcome:
     if entry is None:
         return AckOutcome("unknown_command")
-    if ack["bank_id"] != entry.bank_id:
+    if ack.bank_id != entry.bank_id:
         # Only the bank a command was sent to can acknowledge it.
         return AckOutcome("wrong_bank")
     if entry.status != PENDING:
         return AckOutcome("duplicate")
-    entry.status = ack["status"]
-    entry.acked_at = ack["at"]
+    entry.status = ack.status
+    entry.acked_at = ack.at
     amount = int(entry.command.get("amount", 0))
     held = escaped = 0.0
-    if ack["status"] == "applied":
-        held = (ack.get("amount_held") or amount) / MINOR_UNITS_PER_TENGE
-    elif ack["status"] == "too_late":
+    if ack.status == "applied":
+        held = (ack.amount_held or amount) / MINOR_UNITS_PER_TENGE
+    elif ack.status == "too_late":
         escaped = amount / MINOR_UNITS_PER_TENGE
-    return AckOutcome("recorded", held, escaped, max(0.0, ack["at"] - entry.issued_at))
+    return AckOutcome("recorded", held, escaped, max(0.0, ack.at - entry.issued_at))
 
 
 def record_resend(entry: LedgerEntry | None, now: float, sla_seconds: float) -> bool:

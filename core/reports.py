@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from antifraud.core.matching import Revoke, Watch
+from antifraud.core.records import Report
 
 
 @dataclass(slots=True)
@@ -24,24 +25,25 @@ class RegistryDecision:
     verdict: str  # accepted | duplicate | revoked | revoke_unknown | revoke_repeat
 
 
-def decide(existing: ReportEntry | None, report: dict[str, Any]) -> RegistryDecision:
+def decide(existing: ReportEntry | None, report: Report) -> RegistryDecision:
     """A report id acts once: a replayed report changes nothing, a revocation acts once.
 
     A revocation that arrives before its report (police systems do not promise
     order) is remembered, so the late report is not acted on.
     """
-    report_id = report["report_id"]
-    if report["action"] == "report":
+    report_id = report.report_id
+    if report.action == "report":
         if existing is not None:
             return RegistryDecision(existing, [], "duplicate")
-        entry = ReportEntry("live", report["fraud_type"], report["reported_at"], report["accounts"])
+        accounts = [[account.identifier.key, account.bank_id] for account in report.accounts]
+        entry = ReportEntry("live", report.fraud_type, report.reported_at, accounts)
         events: list[tuple[str, Watch | Revoke]] = [
             (key, Watch(report_id, entry.fraud_type, entry.reported_at, hop=0, bank_id=bank_id))
             for key, bank_id in entry.accounts
         ]
         return RegistryDecision(entry, events, "accepted")
     if existing is None:
-        tombstone = ReportEntry("revoked", report["fraud_type"], report["reported_at"], [])
+        tombstone = ReportEntry("revoked", report.fraud_type, report.reported_at, [])
         return RegistryDecision(tombstone, [], "revoke_unknown")
     if existing.status == "revoked":
         return RegistryDecision(existing, [], "revoke_repeat")

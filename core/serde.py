@@ -1,16 +1,30 @@
-"""Internal wire and state formats: compact JSON via orjson.
+"""Every internal record format: compact JSON via orjson, built and read here and nowhere else.
 
-These bytes never leave the platform (internal topics and table changelogs), so the
-field names are short; what leaves for banks and police is built in `antifraud.core.matching`
-and the agents in the contract's own shapes.
+These bytes never leave the platform (internal topics and table changelogs); what leaves
+for banks and police is built in `antifraud.core.matching` and the agents in the contract's
+own shapes. Each format is a pair of typed functions, plain values in and out, with a
+round-trip test in tests/core/test_serde.py. The bytes are what the worker has always
+written: records already in a changelog or an internal topic must still decode.
+
+The formats, each as `dump_x`/`load_x` (where written / where read):
+- identifier events, in bundles (agents/intake, agents/reports, matching / agents/matching);
+- identifier state, the identifier-state table (agents/matching);
+- report events, on the report-events topic (agents/intake / agents/reports);
+- registry entries, the report-registry table (agents/reports);
+- ledger events `issued`, `ack`, `due`, on the ledger-events topic (streams/emit,
+  agents/intake, agents/ledger's timer / agents/ledger);
+- ledger entries, the command-ledger table (agents/ledger).
 """
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import orjson
 
+from antifraud.core.identifiers import Identifier
+from antifraud.core.ledger import AckReceived, CommandIssued, LedgerEntry, LedgerEvent, ResendDue
 from antifraud.core.matching import (
     ActiveCommand,
     Event,
@@ -21,7 +35,11 @@ from antifraud.core.matching import (
     TransferOut,
     Watch,
 )
+from antifraud.core.records import Ack, Report, ReportedAccount
+from antifraud.core.reports import ReportEntry
 from antifraud.core.transfer_rows import TransferRows, transfer_from_json, transfer_to_json
+
+# ---------------------------------------------------------------------------- identifier events
 
 
 def _watch_to_json(w: Watch) -> dict[str, Any]:
@@ -87,6 +105,14 @@ def load_bundle(raw: bytes) -> list[tuple[str, Event]]:
     return [(key, event_from_json(data)) for key, data in orjson.loads(raw)]
 
 
+def dump_bundle_item(key: str, event: Event) -> bytes:
+    """One item of a bundle on its own (`[key, event]`): the payload of its dead letter."""
+    return orjson.dumps([key, event_to_json(event)])
+
+
+# ---------------------------------------------------------------------------- identifier state
+
+
 def dump_state(state: IdentifierState) -> bytes:
     return orjson.dumps(
         {
@@ -149,3 +175,143 @@ def load_state(raw: bytes | None) -> IdentifierState:
         spread=data["sp"],
         epoch=data["ep"],
     )
+
+
+# ---------------------------------------------------------------------------- report events
+
+
+def dump_report_event(report: Report) -> bytes:
+    """A validated report for the registry, keyed by report id; accounts by identifier key."""
+    return orjson.dumps(
+        {
+            "report_id": report.report_id,
+            "action": report.action,
+            "fraud_type": report.fraud_type,
+            "reported_at": report.reported_at,
+            "issuer": report.issuer,
+            "case_number": report.case_number,
+            "accounts": [[a.identifier.key, a.bank_id] for a in report.accounts],
+        }
+    )
+
+
+def load_report_event(raw: bytes) -> Report:
+    data = orjson.loads(raw)
+    return Report(
+        report_id=data["report_id"],
+        action=data["action"],
+        fraud_type=data["fraud_type"],
+        reported_at=data["reported_at"],
+        issuer=data["issuer"],
+        case_number=data["case_number"],
+        accounts=tuple(
+            ReportedAccount(Identifier.from_key(key), bank_id) for key, bank_id in data["accounts"]
+        ),
+    )
+
+
+# ---------------------------------------------------------------------------- registry entries
+
+
+def dump_report_entry(entry: ReportEntry) -> bytes:
+    return orjson.dumps(
+        {
+            "status": entry.status,
+            "fraud_type": entry.fraud_type,
+            "reported_at": entry.reported_at,
+            "accounts": entry.accounts,
+        }
+    )
+
+
+def load_report_entry(raw: bytes | None) -> ReportEntry | None:
+    if raw is None:
+        return None
+    data = orjson.loads(raw)
+    return ReportEntry(data["status"], data["fraud_type"], data["reported_at"], data["accounts"])
+
+
+# ---------------------------------------------------------------------------- ledger events
+
+
+def payload_text(raw: bytes | None) -> tuple[str, str]:
+    """The original bytes as text when they are UTF-8, else base64, and which one it is.
+
+    The contract's dead letters carry a payload this way too (`payload_encoding`)."""
+    if raw is None:
+        return "", "utf-8"
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return base64.b64encode(raw).decode("ascii"), "base64"
+
+
+def payload_bytes(text: str, encoding: str) -> bytes:
+    """The inverse of `payload_text`."""
+    return base64.b64decode(text) if encoding == "base64" else text.encode("utf-8")
+
+
+_RESEND_DUE = orjson.dumps({"e": "due"})
+
+
+def dump_ledger_event(event: LedgerEvent) -> bytes:
+    if isinstance(event, CommandIssued):
+        return orjson.dumps({"e": "issued", "cmd": event.command, "at": event.at})
+    if isinstance(event, AckReceived):
+        ack = event.ack
+        payload, encoding = payload_text(event.payload)
+        return orjson.dumps(
+            {
+                "e": "ack",
+                "ack": {
+                    "command_id": ack.command_id,
+                    "bank_id": ack.bank_id,
+                    "status": ack.status,
+                    "amount_held": ack.amount_held,
+                    "at": ack.at,
+                },
+                "src": event.source,
+                "payload": payload,
+                "payload_encoding": encoding,
+            }
+        )
+    return _RESEND_DUE
+
+
+def load_ledger_event(raw: bytes) -> LedgerEvent:
+    data = orjson.loads(raw)
+    kind = data["e"]
+    if kind == "issued":
+        return CommandIssued(data["cmd"], data["at"])
+    if kind == "ack":
+        ack = data["ack"]
+        return AckReceived(
+            Ack(ack["command_id"], ack["bank_id"], ack["status"], ack["amount_held"], ack["at"]),
+            data["src"],
+            payload_bytes(data["payload"], data["payload_encoding"]),
+        )
+    if kind == "due":
+        return ResendDue()
+    raise ValueError(f"unknown ledger event kind {kind!r}")
+
+
+# ---------------------------------------------------------------------------- ledger entries
+
+
+def dump_ledger_entry(entry: LedgerEntry) -> bytes:
+    return orjson.dumps(
+        {
+            "cmd": entry.command,
+            "issued_at": entry.issued_at,
+            "status": entry.status,
+            "resent": entry.resent,
+            "acked_at": entry.acked_at,
+        }
+    )
+
+
+def load_ledger_entry(raw: bytes | None) -> LedgerEntry | None:
+    if raw is None:
+        return None
+    d = orjson.loads(raw)
+    return LedgerEntry(d["cmd"], d["issued_at"], d["status"], d["resent"], d["acked_at"])

@@ -8,7 +8,6 @@ the offset of the record that caused it is committed.
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -20,9 +19,10 @@ from faust.exceptions import PartitionsMismatch
 
 from antifraud.core.identifiers import mask
 from antifraud.core.intake import Rejected
+from antifraud.core.ledger import CommandIssued
 from antifraud.core.matching import Event
 from antifraud.core.partitioning import by_owner
-from antifraud.core.serde import dump_bundle
+from antifraud.core.serde import dump_bundle, dump_ledger_event, payload_text
 from antifraud.core.timestamps import format_rfc3339, parse_rfc3339
 from antifraud.streams import metrics, topics
 from antifraud.streams.app import settings
@@ -38,21 +38,6 @@ TRANSIENT_ERRORS = (KafkaError, PartitionsMismatch)
 
 # bank_id -> its command topic, created on the broker and declared in Faust once.
 _command_topics: dict[str, Any] = {}
-
-
-def payload_text(raw: bytes | None) -> tuple[str, str]:
-    """The original bytes as text when they are UTF-8, else base64, and which one it is."""
-    if raw is None:
-        return "", "utf-8"
-    try:
-        return raw.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        return base64.b64encode(raw).decode("ascii"), "base64"
-
-
-def payload_bytes(text: str, encoding: str) -> bytes:
-    """The inverse of `payload_text`."""
-    return base64.b64decode(text) if encoding == "base64" else text.encode("utf-8")
 
 
 def source_of(message: Any) -> dict[str, Any]:
@@ -187,7 +172,7 @@ async def issue_command(command: dict[str, Any], now: float) -> Deliveries:
     )
     ledgered = await topics.ledger_events.send(
         key=command["command_id"].encode(),
-        value=orjson.dumps({"e": "issued", "cmd": command, "at": now}),
+        value=dump_ledger_event(CommandIssued(command, now)),
     )
     kind = command["type"]
     metrics.COMMANDS.labels(kind, command["reason"], command.get("fraud_type", "other")).inc()

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from antifraud.core.ledger import PENDING, LedgerEntry, record_ack, record_issue, record_resend
+from antifraud.core.records import Ack
 from tests.core.strategies import FAST, T0
 
 HOLD: dict[str, Any] = {
@@ -22,9 +23,13 @@ FREEZE: dict[str, Any] = {"command_id": "ab" * 16, "type": "freeze_account", "ba
 
 
 def ack(
-    status: str = "applied", bank: str = "HSBKKZKX", at: float = T0 + 2, **kw: Any
-) -> dict[str, Any]:
-    return {"command_id": HOLD["command_id"], "bank_id": bank, "status": status, "at": at, **kw}
+    status: str = "applied",
+    bank: str = "HSBKKZKX",
+    at: float = T0 + 2,
+    amount_held: int = 0,
+    command_id: str = HOLD["command_id"],
+) -> Ack:
+    return Ack(command_id, bank, status, amount_held, at)
 
 
 def test_first_issue_is_recorded_and_replays_keep_it() -> None:
@@ -81,7 +86,7 @@ def test_other_statuses_move_no_money(status: str) -> None:
 
 def test_freeze_acks_have_no_amount() -> None:
     entry = record_issue(None, FREEZE, T0)
-    outcome = record_ack(entry, {**ack(bank="CASPKZKA"), "command_id": FREEZE["command_id"]})
+    outcome = record_ack(entry, ack(bank="CASPKZKA", command_id=FREEZE["command_id"]))
     assert outcome.verdict == "recorded" and outcome.held_tenge == 0.0
 
 
@@ -131,10 +136,7 @@ def test_at_most_one_ack_is_ever_recorded(acks: list[tuple[str, str, float, int 
     entry = record_issue(None, HOLD, T0)
     verdicts = []
     for status, bank, delay, held in acks:
-        body = ack(status, bank, T0 + delay)
-        if held is not None:
-            body["amount_held"] = held
-        outcome = record_ack(entry, body)
+        outcome = record_ack(entry, ack(status, bank, T0 + delay, held or 0))
         verdicts.append(outcome.verdict)
         assert outcome.held_tenge >= 0 and outcome.escaped_tenge >= 0
         assert not (outcome.held_tenge and outcome.escaped_tenge)

@@ -34,7 +34,7 @@ from antifraud.core.matching import (
     apply,
 )
 from antifraud.core.policy import Policy
-from antifraud.core.records import Transfer
+from antifraud.core.records import Report, ReportedAccount, Transfer
 from antifraud.core.reports import ReportEntry, decide
 from antifraud.schemas import validator
 from tests.core.strategies import BICS, HOUR, T0, iban_id, make_transfer, phone_id
@@ -73,9 +73,20 @@ class Network:
         self.queue.append((t.sender.key, TransferOut(t)))
 
     def report(self, body: dict[str, Any]) -> str:
-        decision = decide(self.registry.get(body["report_id"]), body)
+        report = Report(
+            report_id=body["report_id"],
+            action=body["action"],
+            fraud_type=body["fraud_type"],
+            reported_at=body["reported_at"],
+            issuer="DEP-ALMATY",
+            case_number="C-1",
+            accounts=tuple(
+                ReportedAccount(Identifier.from_key(key), bank) for key, bank in body["accounts"]
+            ),
+        )
+        decision = decide(self.registry.get(report.report_id), report)
         if decision.entry is not None:
-            self.registry[body["report_id"]] = decision.entry
+            self.registry[report.report_id] = decision.entry
         self.queue.extend(decision.events)
         return decision.verdict
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from antifraud.core.identifiers import Identifier
 from antifraud.core.matching import Revoke, Watch
+from antifraud.core.records import Report, ReportedAccount
 from antifraud.core.reports import ReportEntry, decide
 from tests.core.strategies import T0
 
@@ -14,25 +16,17 @@ ACCOUNTS: list[list[Any]] = [
 ]
 
 
-def report(report_id: str = "R-1", **kw: Any) -> dict[str, Any]:
-    return {
-        "report_id": report_id,
-        "action": "report",
-        "fraud_type": "bank_impersonation",
-        "reported_at": T0,
-        "accounts": ACCOUNTS,
-        **kw,
-    }
+def report(
+    report_id: str = "R-1",
+    fraud_type: str = "bank_impersonation",
+    accounts: list[list[Any]] = ACCOUNTS,
+) -> Report:
+    named = tuple(ReportedAccount(Identifier.from_key(key), bank) for key, bank in accounts)
+    return Report(report_id, "report", fraud_type, T0, "DEP-ALMATY", "C-1", named)
 
 
-def revocation(report_id: str = "R-1") -> dict[str, Any]:
-    return {
-        "report_id": report_id,
-        "action": "revoke",
-        "fraud_type": "other",
-        "reported_at": T0 + 3600,
-        "accounts": [],
-    }
+def revocation(report_id: str = "R-1") -> Report:
+    return Report(report_id, "revoke", "other", T0 + 3600, "DEP-ALMATY", "C-1", ())
 
 
 def test_a_new_report_watches_every_account_at_hop_zero() -> None:
