@@ -18,6 +18,7 @@ from antifraud.core.ledger import (
     record_issue,
     record_resend,
 )
+from antifraud.core.names import DeadLetterCode
 from antifraud.core.serde import (
     dump_ledger_entry,
     dump_ledger_event,
@@ -85,7 +86,7 @@ async def _on_ack(key: bytes, entry: LedgerEntry | None, received: AckReceived) 
         await dead_letter(
             received.source,
             received.payload,
-            "unknown_command",
+            DeadLetterCode.UNKNOWN_COMMAND,
             message,
             settings.topics.bank_acks,
         )

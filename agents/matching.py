@@ -13,6 +13,7 @@ from typing import Any
 
 from antifraud.core.identifiers import mask_key
 from antifraud.core.matching import Event, IdentifierState, apply
+from antifraud.core.names import DeadLetterCode
 from antifraud.core.serde import dump_bundle_item, dump_state_within, load_bundle, load_state
 from antifraud.streams import metrics, topics
 from antifraud.streams.app import app, settings
@@ -120,4 +121,4 @@ async def _dead_letter_item(event: Any, key: str, item: Event, exc: Exception) -
     log.error("event=internal_error topic=%s", event.message.topic, exc_info=exc)
     source = {**source_of(event.message), "key": key}
     message = f"{type(exc).__name__}: {exc}"
-    await dead_letter(source, dump_bundle_item(key, item), "internal_error", message)
+    await dead_letter(source, dump_bundle_item(key, item), DeadLetterCode.INTERNAL_ERROR, message)

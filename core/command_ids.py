@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 
+from antifraud.core.names import CommandType
+
 _SEPARATOR = "\x1f"  # cannot appear in any JSON-validated id, so parts never run together
 
 
@@ -21,26 +23,28 @@ def derive_command_id(*parts: object) -> str:
 
 
 def hold_command_id(bank_id: str, transfer_key: str, epoch: int) -> str:
-    return derive_command_id("hold_transfer", bank_id, transfer_key, epoch)
+    return derive_command_id(CommandType.HOLD_TRANSFER, bank_id, transfer_key, epoch)
 
 
 def freeze_command_id(
     bank_id: str, identifier_key: str, epoch: int, amount_limit: int | None
 ) -> str:
     # A suspect's freeze is bounded by the money that reached it; a larger bound is a new action.
-    return derive_command_id("freeze_account", bank_id, identifier_key, epoch, amount_limit or "")
+    return derive_command_id(
+        CommandType.FREEZE_ACCOUNT, bank_id, identifier_key, epoch, amount_limit or ""
+    )
 
 
 def release_command_id(released_command_id: str) -> str:
-    return derive_command_id("release", released_command_id)
+    return derive_command_id(CommandType.RELEASE, released_command_id)
 
 
 def return_command_id(returns_command_id: str, beneficiary_key: str, attempt: int = 0) -> str:
     # `attempt` counts the earlier returns of the same hold or freeze to the same beneficiary:
     # a replay derives the same id, while money a failed return left held gets a new one.
-    return derive_command_id("return_funds", returns_command_id, beneficiary_key, attempt)
+    return derive_command_id(CommandType.RETURN_FUNDS, returns_command_id, beneficiary_key, attempt)
 
 
 def extend_command_id(extended_command_id: str, expires_at: str) -> str:
     # `expires_at` as the platform writes it (UTC, `Z`): one id per command and new lifetime.
-    return derive_command_id("extend", extended_command_id, expires_at)
+    return derive_command_id(CommandType.EXTEND, extended_command_id, expires_at)

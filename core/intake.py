@@ -13,6 +13,7 @@ import orjson
 
 from antifraud.core.bank_directory import BankDirectory
 from antifraud.core.identifiers import Identifier, InvalidIdentifier, normalise
+from antifraud.core.names import DeadLetterCode
 from antifraud.core.records import Ack, Report, ReportedAccount, Transfer
 from antifraud.core.signatures import verify_report
 from antifraud.core.timestamps import parse_rfc3339
@@ -32,15 +33,17 @@ class Rejected(Exception):
 
 def decode_object(raw: bytes | None, max_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> dict[str, Any]:
     if raw is None:
-        raise Rejected("invalid_json", "record has no value")
+        raise Rejected(DeadLetterCode.INVALID_JSON, "record has no value")
     if len(raw) > max_bytes:
-        raise Rejected("too_large", f"record is {len(raw)} bytes; the limit is {max_bytes}")
+        message = f"record is {len(raw)} bytes; the limit is {max_bytes}"
+        raise Rejected(DeadLetterCode.TOO_LARGE, message)
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise Rejected("invalid_json", f"not UTF-8 JSON: {exc}") from None
+        raise Rejected(DeadLetterCode.INVALID_JSON, f"not UTF-8 JSON: {exc}") from None
     if not isinstance(data, dict):
-        raise Rejected("invalid_json", f"expected a JSON object, got {type(data).__name__}")
+        message = f"expected a JSON object, got {type(data).__name__}"
+        raise Rejected(DeadLetterCode.INVALID_JSON, message)
     return data
 
 
@@ -48,7 +51,7 @@ def _validate(name: str, data: dict[str, Any]) -> None:
     try:
         validator(name)(data)
     except JsonSchemaError as exc:
-        raise Rejected("schema_violation", describe(exc)) from None
+        raise Rejected(DeadLetterCode.SCHEMA_VIOLATION, describe(exc)) from None
 
 
 def _timestamp(data: Mapping[str, Any], field: str) -> float:
@@ -56,7 +59,7 @@ def _timestamp(data: Mapping[str, Any], field: str) -> float:
         return parse_rfc3339(data[field])
     except ValueError as exc:
         raise Rejected(
-            "schema_violation", f"{field}: not a valid RFC 3339 timestamp ({exc})"
+            DeadLetterCode.SCHEMA_VIOLATION, f"{field}: not a valid RFC 3339 timestamp ({exc})"
         ) from None
 
 
@@ -64,7 +67,7 @@ def _identifier(data: Mapping[str, Any], where: str) -> Identifier:
     try:
         return normalise(data["kind"], data["value"])
     except InvalidIdentifier as exc:
-        raise Rejected("invalid_identifier", f"{where}.{exc}") from None
+        raise Rejected(DeadLetterCode.INVALID_IDENTIFIER, f"{where}.{exc}") from None
 
 
 def parse_transfer(raw: bytes | None, max_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> Transfer:
@@ -100,7 +103,7 @@ def parse_report(
     # a forged report must not even reach the identifier checks' error messages.
     verdict = verify_report(data, keys)
     if not verdict.ok:
-        raise Rejected("bad_signature", f"signature {verdict.reason}")
+        raise Rejected(DeadLetterCode.BAD_SIGNATURE, f"signature {verdict.reason}")
     reported_at = _timestamp(data, "reported_at")
     accounts = []
     for index, account in enumerate(data.get("accounts") or ()):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from antifraud.core.names import AckStatus
 from antifraud.core.records import Ack
 
 PENDING = "pending"
@@ -87,9 +88,9 @@ def record_ack(entry: LedgerEntry | None, ack: Ack) -> AckOutcome:
     entry.acked_at = ack.at
     amount = int(entry.command.get("amount", 0))
     held = escaped = 0.0
-    if ack.status == "applied":
+    if ack.status == AckStatus.APPLIED:
         held = (ack.amount_held or amount) / MINOR_UNITS_PER_TENGE
-    elif ack.status == "too_late":
+    elif ack.status == AckStatus.TOO_LATE:
         escaped = amount / MINOR_UNITS_PER_TENGE
     return AckOutcome("recorded", held, escaped, max(0.0, ack.at - entry.issued_at))
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from antifraud.core.command_ids import freeze_command_id, hold_command_id, release_command_id
 from antifraud.core.identifiers import Identifier
+from antifraud.core.names import CommandType, Reason, TransferStatus
 from antifraud.core.policy import Policy
 from antifraud.core.records import Transfer
 from antifraud.core.timestamps import format_rfc3339
@@ -183,7 +184,7 @@ def _on_transfer_in(
     policy: Policy,
     outcome: Outcome,
 ) -> None:
-    if transfer.status != "initiated":
+    if transfer.status != TransferStatus.INITIATED:
         # Settled or cancelled: nothing left to hold.
         state.inflight.discard(transfer.key)
         return
@@ -200,7 +201,7 @@ def _on_transfer_out(
     policy: Policy,
     outcome: Outcome,
 ) -> None:
-    if transfer.status == "cancelled":
+    if transfer.status == TransferStatus.CANCELLED:
         state.outflows.discard(transfer.key)
         return
     if not _followable(identifier_key, transfer, policy):
@@ -254,13 +255,13 @@ def _on_revoke(
     for command in sorted(state.commands.values(), key=lambda c: c.command_id):
         release: dict[str, Any] = {
             "command_id": release_command_id(command.command_id),
-            "type": "release",
+            "type": CommandType.RELEASE,
             "bank_id": command.bank_id,
             "account": account,
             "releases": command.command_id,
             "released_type": command.type,
             "report_ids": [report_id],
-            "reason": "report_revoked",
+            "reason": Reason.REPORT_REVOKED,
             "hop": command.hop,
             "issued_at": format_rfc3339(now),
         }
@@ -288,7 +289,7 @@ def _common(
         "account": Identifier.from_key(identifier_key).as_json(),
         "report_ids": sorted(state.supports),
         "fraud_type": primary.fraud_type,
-        "reason": "reported_account" if primary.hop == 0 else "mule_chain",
+        "reason": Reason.REPORTED_ACCOUNT if primary.hop == 0 else Reason.MULE_CHAIN,
         "hop": primary.hop,
         "issued_at": format_rfc3339(now),
         "expires_at": format_rfc3339(now + policy.command_lifetime_seconds),
@@ -305,7 +306,7 @@ def _hold(
     policy: Policy,
     outcome: Outcome,
 ) -> None:
-    if transfer.status != "initiated" or policy.is_carved_out(transfer.purpose):
+    if transfer.status != TransferStatus.INITIATED or policy.is_carved_out(transfer.purpose):
         return
     window_start = min(s.reported_at for s in state.supports.values()) - policy.lookback_seconds
     if transfer.created_at < window_start:
@@ -320,7 +321,7 @@ def _hold(
         reference = {"bank_id": transfer.bank_id, "transfer_id": transfer.transfer_id}
         command = {
             "command_id": command_id,
-            "type": "hold_transfer",
+            "type": CommandType.HOLD_TRANSFER,
             "bank_id": bank_id,
             "transfer": reference,
             "amount": transfer.amount,
@@ -329,7 +330,7 @@ def _hold(
             "transfer_created_at": format_rfc3339(transfer.created_at),
         }
         state.commands[command_id] = ActiveCommand(
-            command_id, "hold_transfer", bank_id, command["hop"], reference
+            command_id, CommandType.HOLD_TRANSFER, bank_id, command["hop"], reference
         )
         outcome.commands.append(command)
 
@@ -370,14 +371,14 @@ def _freeze_everywhere(
             continue
         command = {
             "command_id": command_id,
-            "type": "freeze_account",
+            "type": CommandType.FREEZE_ACCOUNT,
             "bank_id": bank_id,
             **_common(state, identifier_key, now, policy),
         }
         if limit is not None:
             command["amount_limit"] = limit
         state.commands[command_id] = ActiveCommand(
-            command_id, "freeze_account", bank_id, command["hop"]
+            command_id, CommandType.FREEZE_ACCOUNT, bank_id, command["hop"]
         )
         outcome.commands.append(command)
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from antifraud.core.matching import Revoke, Watch
+from antifraud.core.names import ReportAction
 from antifraud.core.records import Report
 
 
@@ -32,7 +33,7 @@ def decide(existing: ReportEntry | None, report: Report) -> RegistryDecision:
     order) is remembered, so the late report is not acted on.
     """
     report_id = report.report_id
-    if report.action == "report":
+    if report.action == ReportAction.REPORT:
         if existing is not None:
             return RegistryDecision(existing, [], "duplicate")
         accounts = [[account.identifier.key, account.bank_id] for account in report.accounts]

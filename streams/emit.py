@@ -21,6 +21,7 @@ from antifraud.core.identifiers import mask
 from antifraud.core.intake import Rejected
 from antifraud.core.ledger import CommandIssued
 from antifraud.core.matching import Event
+from antifraud.core.names import DeadLetterCode
 from antifraud.core.partitioning import by_owner
 from antifraud.core.serde import dump_bundle, dump_ledger_event, payload_text
 from antifraud.core.timestamps import format_rfc3339, parse_rfc3339
@@ -126,7 +127,8 @@ async def _dead_letter_failure(event: Any, exc: Exception) -> None:
         return
     # A bug must neither lose the record nor stop the worker.
     log.error("event=internal_error topic=%s", topic, exc_info=exc)
-    await dead_letter(source, event.value, "internal_error", f"{type(exc).__name__}: {exc}", topic)
+    message = f"{type(exc).__name__}: {exc}"
+    await dead_letter(source, event.value, DeadLetterCode.INTERNAL_ERROR, message, topic)
 
 
 async def command_topic_for(bank_id: str) -> Any:
