@@ -25,17 +25,18 @@ from antifraud.streams.emit import (
     send_identifier_events,
     source_of,
 )
-from antifraud.streams.fastpath import DirectTable
+from antifraud.streams.faust_internals.direct_table import DirectTable
 
 log = logging.getLogger("antifraud")
 
-identifier_state = topics.bytes_table(
-    "identifier-state",
-    "Per normalised identifier: why it is watched, transfers in flight, commands issued.",
+# Two writes per transfer: past Faust's per-key layers (streams/faust_internals/
+# direct_table.py). The table is declared inside it, so every read and write goes through it.
+identifier_rows = DirectTable(
+    topics.bytes_table(
+        "identifier-state",
+        "Per normalised identifier: why it is watched, transfers in flight, commands issued.",
+    )
 )
-# Two writes per transfer: past Faust's per-key layers (streams/fastpath.py, 5.). Every
-# read and write of the table goes through it.
-identifier_rows = DirectTable(identifier_state)
 
 
 async def _store(key: bytes, state: IdentifierState) -> None:

@@ -6,9 +6,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import faust
-
-from antifraud.streams.fastpath import make_table_manager, make_transport
+from antifraud.streams.faust_internals.app_hooks import TunedApp
+from antifraud.streams.faust_internals.bulk_recovery import make_table_manager
 from antifraud.streams.kafka_security import aiokafka_security_options, faust_credentials
 from antifraud.streams.local_state import (
     discard_if_unclean,
@@ -27,10 +26,8 @@ settings = Settings.from_env()
 log = logging.getLogger("antifraud")
 
 
-class AntifraudApp(faust.App):
-    def _new_transport(self) -> Any:
-        transport_class = make_transport(settings.fetch_max_wait_ms)
-        return transport_class(self.conf.broker_consumer, self)
+class AntifraudApp(TunedApp):
+    fetch_max_wait_ms = settings.fetch_max_wait_ms  # streams/faust_internals/transport.py
 
     async def on_first_start(self) -> None:
         # Before any table is opened: see streams/local_state.py.
@@ -77,9 +74,8 @@ class AntifraudApp(faust.App):
             topic_config={"cleanup.policy": "compact"},
         )
         # Serve /health and /metrics from the start, so "not ready yet" is a 503 an
-        # orchestrator can see, not a refused connection (Faust would start the web
-        # server only after table recovery; the later call is then a no-op).
-        await self.on_started_init_web_server()
+        # orchestrator can see (streams/faust_internals/app_hooks.py).
+        await self.start_web_server_now()
         if settings.preload_tables:
             # Before the group join, while /health says "recovering tables": see
             # streams/table_preload.py.
@@ -118,7 +114,8 @@ app = AntifraudApp(
     web_port=settings.web_port,
     # Faust's table, router and graph views would expose identifiers: off.
     web_tables_enabled=False,
-    # Partitions taken over after a rebalance are loaded in bulk (streams/fastpath.py, 6.).
+    # Partitions taken over after a rebalance are loaded in bulk
+    # (streams/faust_internals/bulk_recovery.py).
     TableManager=make_table_manager(
         settings.bootstrap_servers,
         aiokafka_security_options(settings.security),

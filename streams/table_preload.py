@@ -8,8 +8,9 @@ machine or after every `kill -9`, which discards local tables (streams/local_sta
 Before the worker joins its group, a plain consumer reads each changelog partition from
 where the local file stands to the end the broker reports, and writes what it reads into
 the same RocksDB files Faust will open, the way `Store.apply_changelog_batch` does: one
-write batch per fetch, the persisted offset after the data. Faust's recovery then starts
-from that offset and replays only what arrived since.
+write batch per fetch, the persisted offset after the data (how Faust lays out its files:
+streams/faust_internals/table_files.py). Faust's recovery then starts from that offset and
+replays only what arrived since.
 
 After a join, Faust recovers the partitions it was given from their files' persisted
 offsets. A partition taken over from a worker that died is as far behind as everything
@@ -17,7 +18,7 @@ that worker wrote since this one last had the partition (or since it loaded it a
 start): at 6,000 records/s, minutes of stalled holds for a busy hour. `recover_in_bulk`
 loads, the same way, every newly assigned partition at least `BULK_RECOVERY_MIN_RECORDS`
 behind, into the files Faust has just opened, before Faust's recovery reads its start
-offsets (streams/fastpath.py, 6.).
+offsets (streams/faust_internals/bulk_recovery.py).
 
 Which partitions before the join: the assignment is not known yet. With no local file for a
 table at all (an empty disk), every partition is loaded, so the worker is warm whatever it
@@ -35,10 +36,10 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMappi
 from dataclasses import dataclass
 from typing import Any
 
-import rocksdict
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from faust.stores.rocksdb import Store as RocksDBStore
 from faust.types import TP
+
+from antifraud.streams.faust_internals import table_files
 
 log = logging.getLogger("antifraud")
 
@@ -78,28 +79,6 @@ def first_offset_to_read(persisted: int | None, beginning: int) -> int:
     return max(beginning, persisted + 1 if persisted is not None else 0)
 
 
-def write_records(db: Any, records: Iterable[Any], end: int, offset_key: bytes) -> int:
-    """Apply changelog records below `end` in one write batch; returns how many it applied.
-
-    The persisted offset is written after the data: a crash in between leaves the file
-    behind its offset-key, never ahead, and replaying a changelog record is idempotent.
-    """
-    batch = rocksdict.WriteBatch(raw_mode=True)
-    written, last = 0, -1
-    for record in records:
-        if record.offset >= end:
-            break
-        if record.value is None:
-            batch.delete(record.key)
-        else:
-            batch.put(record.key, record.value)
-        written, last = written + 1, record.offset
-    if written:
-        db.write(batch)
-        db.put(offset_key, str(last).encode())
-    return written
-
-
 def recovered_in_bulk(log: str, table: str = "identifier-state") -> dict[int, int]:
     """From a worker's log: partition -> records loaded in bulk after a join, for `table`."""
     recovered = {}
@@ -136,16 +115,15 @@ async def recover_in_bulk(
     behind = [
         tp
         for tp in partitions_behind(offsets, highwaters, min_records)
-        if isinstance(tables[tp].data, RocksDBStore)
+        if table_files.is_rocksdb(tables[tp])
     ]
     if not behind:
         return []
 
     async def load(consumer: AIOKafkaConsumer, table: Any) -> list[PartitionLoad]:
-        store: RocksDBStore = table.data
-        topic = table.changelog_topic.get_topic_name()
+        topic = table_files.changelog_topic(table)
         mine = [tp for tp in behind if tables[tp] is table]
-        dbs = {tp.partition: store._db_for_partition(tp.partition) for tp in mine}
+        dbs = {tp.partition: table_files.open_db(table, tp.partition) for tp in mine}
 
         def progressed(partition: int, offset: int) -> None:
             offsets[TP(topic, partition)] = offset
@@ -154,7 +132,14 @@ async def recover_in_bulk(
         # whose start offset is past them (a record a revoked owner was still flushing).
         until = {tp.partition: highwaters[tp] + 1 for tp in mine}
         return await _fill(
-            consumer, table.name, topic, dbs, store.offset_key, progressed, BULK_EVENT, until
+            consumer,
+            table.name,
+            topic,
+            dbs,
+            table_files.offset_key(table),
+            progressed,
+            BULK_EVENT,
+            until,
         )
 
     by_table = {id(tables[tp]): tables[tp] for tp in behind}.values()
@@ -168,7 +153,7 @@ async def preload_tables(
     last_assigned: set[int] | None = None,
 ) -> list[PartitionLoad]:
     """Bring the local RocksDB files of `tables` up to their changelogs' current end."""
-    rocksdb_tables = [table for table in tables if isinstance(table.data, RocksDBStore)]
+    rocksdb_tables = [table for table in tables if table_files.is_rocksdb(table)]
     if not rocksdb_tables:
         return []
 
@@ -218,16 +203,15 @@ async def _load_tables(
 async def _preload_table(
     consumer: AIOKafkaConsumer, table: Any, last_assigned: set[int] | None
 ) -> list[PartitionLoad]:
-    store: RocksDBStore = table.data
-    topic = table.changelog_topic.get_topic_name()
+    topic = table_files.changelog_topic(table)
     # The count the worker created the changelog with (streams/app.py): metadata for a
     # topic created a moment ago may not have reached this client yet.
     partitions = list(range(table.partitions or table.app.conf.topic_partitions))
-    present = (p for p in partitions if store.partition_path(p).exists())
+    present = (p for p in partitions if table_files.has_file(table, p))
     chosen = partitions_to_load(partitions, present, last_assigned)
-    dbs = {p: store.rocksdb_options.open(store.partition_path(p)) for p in chosen}
+    dbs = {p: table_files.open_file_apart(table, p) for p in chosen}
     try:
-        return await _fill(consumer, table.name, topic, dbs, store.offset_key)
+        return await _fill(consumer, table.name, topic, dbs, table_files.offset_key(table))
     finally:
         for db in dbs.values():
             db.close()  # Faust opens the files itself once it is assigned them
@@ -257,8 +241,8 @@ async def _fill(
         ends = {tp: min(end, until.get(tp.partition, end)) for tp, end in ends.items()}
     starts: dict[TopicPartition, int] = {}
     for tp, db in tps.items():
-        persisted = db.get(offset_key)
-        start = first_offset_to_read(int(persisted) if persisted else None, beginnings[tp])
+        persisted = table_files.persisted_offset(db, offset_key)
+        start = first_offset_to_read(persisted, beginnings[tp])
         if start < ends[tp]:
             starts[tp] = start
     consumer.pause(*(tp for tp in tps if tp not in starts))
@@ -273,10 +257,11 @@ async def _fill(
         fetched = await consumer.getmany(*pending, timeout_ms=FETCH_TIMEOUT_MS)
         empty_fetches = 0 if fetched else empty_fetches + 1
         for tp, records in fetched.items():
-            written = write_records(tps[tp], records, ends[tp], offset_key)
+            written = table_files.write_records(tps[tp], records, ends[tp], offset_key)
             counts[tp] += written
             if written and progressed is not None:
-                progressed(tp.partition, int(tps[tp].get(offset_key)))
+                # the offset `write_records` persisted: the last record it wrote
+                progressed(tp.partition, records[written - 1].offset)
         for tp in list(pending):
             position = await consumer.position(tp)
             if position < ends[tp] and empty_fetches < MAX_EMPTY_FETCHES:

@@ -8,13 +8,15 @@ from typing import Any
 from faust.sensors.prometheus import setup_prometheus_sensors
 from faust.web import Request, Response, View
 
-from antifraud.streams import faust_sensor, metrics
+from antifraud.streams import metrics
 from antifraud.streams.app import app
+from antifraud.streams.faust_internals import sensor
+from antifraud.streams.faust_internals.probes import last_read_offset, tables_recovered
 
 # Faust's own sensor (messages, commits, rebalances...) on the same registry as ours, with
-# its labelled series looked up once (streams/faust_sensor.py).
+# its labelled series looked up once (streams/faust_internals/sensor.py).
 setup_prometheus_sensors(app, pattern="/metrics", registry=metrics.REGISTRY, name_prefix="faust")
-faust_sensor.install(app)
+sensor.install(app)
 metrics.UP.set(1)
 
 
@@ -22,8 +24,7 @@ def processing_state() -> tuple[bool, str]:
     """Processing means: partitions assigned, not rebalancing, tables recovered."""
     if app.rebalancing:
         return False, "rebalancing"
-    tables: Any = app.tables  # the TableManager's public type does not declare .recovery
-    if not tables.recovery.completed.is_set():
+    if not tables_recovered(app):
         return False, "recovering tables"
     if not app.consumer.assignment():
         return False, "no partitions assigned yet"
@@ -45,7 +46,7 @@ async def measure_consumer_lag() -> None:
     consumer: Any = app.consumer
     for tp in consumer.assignment():
         highwater = consumer.highwater(tp)
-        position = consumer._read_offset.get(tp)  # last offset handed to an agent
+        position = last_read_offset(consumer, tp)
         if highwater is None:
             continue
         next_offset = (position + 1) if position is not None else 0

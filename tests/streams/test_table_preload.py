@@ -1,11 +1,9 @@
-"""The bulk table load writes what Faust's own store reads, and never claims more than it wrote."""
+"""Which table partitions are loaded in bulk, from where, and how the worker log says so.
+
+What the load writes is tested with Faust's file layout (faust_internals/test_table_files.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, NamedTuple
-
-import faust
 from faust.types import TP
 
 from antifraud.streams.table_preload import (
@@ -13,19 +11,7 @@ from antifraud.streams.table_preload import (
     partitions_behind,
     partitions_to_load,
     recovered_in_bulk,
-    write_records,
 )
-
-
-class Record(NamedTuple):
-    offset: int
-    key: bytes
-    value: bytes | None
-
-
-def faust_table(datadir: Path) -> Any:
-    app = faust.App("preload-unit", store="rocksdb://", datadir=str(datadir))
-    return app.Table("state", partitions=2, key_type=bytes, value_type=bytes)
 
 
 def test_an_empty_disk_loads_every_partition() -> None:
@@ -49,39 +35,6 @@ def test_reading_starts_after_the_persisted_offset_and_never_before_the_log_star
     assert first_offset_to_read(None, 40) == 40  # compacted or deleted head
     assert first_offset_to_read(41, 0) == 42
     assert first_offset_to_read(10, 40) == 40
-
-
-def test_written_records_are_what_faust_store_reads(tmp_path: Path) -> None:
-    table = faust_table(tmp_path)
-    store = table.data
-    db = store.rocksdb_options.open(store.partition_path(1))
-    records = [
-        Record(5, b"a", b"first"),
-        Record(6, b"b", b"kept"),
-        Record(7, b"a", b"second"),  # the later value wins
-        Record(8, b"b", None),  # a tombstone deletes
-        Record(9, b"c", b"past the end"),
-    ]
-    written = write_records(db, records, end=9, offset_key=store.offset_key)
-    db.close()
-    assert written == 4  # offsets 5-8
-
-    tp = TP(table.changelog_topic.get_topic_name(), 1)
-    assert store.persisted_offset(tp) == 8
-    faust_db = store._db_for_partition(1)
-    assert faust_db.get(b"a") == b"second"
-    assert faust_db.get(b"b") is None
-    assert faust_db.get(b"c") is None  # at or past the reported end: left to Faust
-
-
-def test_nothing_below_the_end_writes_nothing(tmp_path: Path) -> None:
-    table = faust_table(tmp_path)
-    store = table.data
-    db = store.rocksdb_options.open(store.partition_path(0))
-    assert write_records(db, [Record(3, b"a", b"x")], end=3, offset_key=store.offset_key) == 0
-    db.close()
-    assert store.persisted_offset(TP(table.changelog_topic.get_topic_name(), 0)) is None
-    assert store._db_for_partition(0).get(b"a") is None
 
 
 def test_after_a_join_only_partitions_far_behind_are_loaded_in_bulk() -> None:

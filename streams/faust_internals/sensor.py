@@ -1,11 +1,12 @@
-"""Faust's Prometheus sensor, with each labelled series looked up once instead of per record.
+"""8. Faust's Prometheus sensor, with each labelled series looked up once instead of per record
+(tests/streams/faust_internals/test_sensor.py).
 
 Faust's `PrometheusMonitor` calls `metric.labels(...)` for every record fetched and
-received, every stream event, every table read and write and every send: a lock, a tuple and a dict
-lookup each time, and for stream events a regular expression to name the stream. That
-was 4.6 % of the worker's CPU in the bench profile. This subclass exports the same series
-with the same values (tests/streams/test_faust_sensor.py compares the two); it keeps the
-children it has looked up, keyed by what names them.
+received, every stream event, every table read and write and every send: a lock, a tuple
+and a dict lookup each time, and for stream events a regular expression to name the stream.
+That was 4.6 % of the worker's CPU in the bench profile. This subclass exports the same
+series with the same values (its test compares the two); it keeps the children it has
+looked up, keyed by what names them.
 """
 
 from __future__ import annotations

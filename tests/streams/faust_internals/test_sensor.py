@@ -9,7 +9,7 @@ from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
 from faust.types import TP
 from prometheus_client import CollectorRegistry, generate_latest
 
-from antifraud.streams.faust_sensor import LabelCachingMonitor
+from antifraud.streams.faust_internals.sensor import LabelCachingMonitor
 
 
 class Task:

@@ -1,0 +1,22 @@
+"""10. What /health and the lag timer read of Faust's state
+(tests/streams/faust_internals/test_probes.py).
+
+Faust does not declare either as public: the table manager's recovery (its `completed`
+event is set once every assigned table partition is recovered) and the consumer's read
+offsets (the last offset of each partition handed to an agent, kept by the fetcher, 4.).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def tables_recovered(app: Any) -> bool:
+    """Whether Faust's table recovery has finished for the current assignment."""
+    return bool(app.tables.recovery.completed.is_set())
+
+
+def last_read_offset(consumer: Any, tp: Any) -> int | None:
+    """The offset of the last record of `tp` handed to an agent, None before the first."""
+    offset: int | None = consumer._read_offset.get(tp)
+    return offset

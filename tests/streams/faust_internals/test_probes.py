@@ -1,0 +1,33 @@
+"""10. /health reads Faust's recovery as Faust sets it; the lag reads Faust's read offsets."""
+
+from __future__ import annotations
+
+import asyncio
+
+import faust
+from faust.types import TP
+
+from antifraud.streams.faust_internals.probes import last_read_offset, tables_recovered
+from tests.streams.faust_internals.fakes import fast_consumer
+
+
+def test_tables_are_recovered_once_faust_s_recovery_says_so() -> None:
+    async def scenario() -> list[bool]:
+        app = faust.App("probes-unit", store="memory://")
+        seen = [tables_recovered(app)]
+        app.tables.recovery.completed.set()  # what Faust's recovery does when it is done
+        seen.append(tables_recovered(app))
+        app.tables.recovery.completed.clear()  # and undoes on the next rebalance
+        seen.append(tables_recovered(app))
+        return seen
+
+    assert asyncio.run(scenario()) == [False, True, False]
+
+
+def test_the_read_offset_is_none_before_the_first_record_of_a_partition() -> None:
+    _, consumer = fast_consumer()
+    tp = TP("antifraud.transfers", 3)
+    assert last_read_offset(consumer, tp) is None
+    consumer._read_offset[tp] = 41  # as the fetcher records a record handed over
+    assert last_read_offset(consumer, tp) == 41
+    assert last_read_offset(consumer, TP("antifraud.transfers", 4)) is None
