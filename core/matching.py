@@ -20,11 +20,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from antifraud.core.command_ids import freeze_command_id, hold_command_id, release_command_id
-from antifraud.core.identifiers import Identifier
-from antifraud.core.names import CommandType, Reason, TransferStatus
+from antifraud.core.commands import (
+    freeze_command,
+    hold_command,
+    release_command,
+    transfer_reference,
+)
+from antifraud.core.names import CommandType, TransferStatus
 from antifraud.core.policy import Policy
 from antifraud.core.records import Transfer
-from antifraud.core.timestamps import format_rfc3339
 from antifraud.core.transfer_rows import TransferRows
 
 # ---------------------------------------------------------------------------- events
@@ -251,51 +255,17 @@ def _on_revoke(
         outcome.forwards.append(SendRevoke(recipient_key, report_id))
     if state.supports:
         return  # another live report still supports every command here
-    account = Identifier.from_key(identifier_key).as_json()
     for command in sorted(state.commands.values(), key=lambda c: c.command_id):
-        release: dict[str, Any] = {
-            "command_id": release_command_id(command.command_id),
-            "type": CommandType.RELEASE,
-            "bank_id": command.bank_id,
-            "account": account,
-            "releases": command.command_id,
-            "released_type": command.type,
-            "report_ids": [report_id],
-            "reason": Reason.REPORT_REVOKED,
-            "hop": command.hop,
-            "issued_at": format_rfc3339(now),
-        }
-        if command.transfer is not None:
-            release["transfer"] = command.transfer
-        outcome.commands.append(release)
+        release_id = release_command_id(command.command_id)
+        outcome.commands.append(
+            release_command(release_id, command, identifier_key, report_id, now)
+        )
     state.commands.clear()
     state.spread.clear()
     state.epoch += 1
 
 
 # ---------------------------------------------------------------------------- decisions
-
-
-def _primary(state: IdentifierState) -> Support:
-    """The support a command is attributed to: the nearest hop, then the earliest report."""
-    return min(state.supports.values(), key=lambda s: (s.hop, s.reported_at, s.report_id))
-
-
-def _common(
-    state: IdentifierState, identifier_key: str, now: float, policy: Policy
-) -> dict[str, Any]:
-    primary = _primary(state)
-    return {
-        "account": Identifier.from_key(identifier_key).as_json(),
-        "report_ids": sorted(state.supports),
-        "fraud_type": primary.fraud_type,
-        "reason": Reason.REPORTED_ACCOUNT if primary.hop == 0 else Reason.MULE_CHAIN,
-        "hop": primary.hop,
-        "issued_at": format_rfc3339(now),
-        "expires_at": format_rfc3339(now + policy.command_lifetime_seconds),
-        # Optional, for latency figures: when the earliest supporting report was made.
-        "reported_at": format_rfc3339(min(s.reported_at for s in state.supports.values())),
-    }
 
 
 def _hold(
@@ -318,19 +288,15 @@ def _hold(
         command_id = hold_command_id(bank_id, transfer.key, state.epoch)
         if command_id in state.commands:
             continue
-        reference = {"bank_id": transfer.bank_id, "transfer_id": transfer.transfer_id}
-        command = {
-            "command_id": command_id,
-            "type": CommandType.HOLD_TRANSFER,
-            "bank_id": bank_id,
-            "transfer": reference,
-            "amount": transfer.amount,
-            "currency": transfer.currency,
-            **_common(state, identifier_key, now, policy),
-            "transfer_created_at": format_rfc3339(transfer.created_at),
-        }
+        command = hold_command(
+            command_id, bank_id, transfer, state.supports, identifier_key, now, policy
+        )
         state.commands[command_id] = ActiveCommand(
-            command_id, CommandType.HOLD_TRANSFER, bank_id, command["hop"], reference
+            command_id,
+            CommandType.HOLD_TRANSFER,
+            bank_id,
+            command["hop"],
+            transfer_reference(transfer),
         )
         outcome.commands.append(command)
 
@@ -369,14 +335,9 @@ def _freeze_everywhere(
         command_id = freeze_command_id(bank_id, identifier_key, state.epoch, limit)
         if command_id in state.commands:
             continue
-        command = {
-            "command_id": command_id,
-            "type": CommandType.FREEZE_ACCOUNT,
-            "bank_id": bank_id,
-            **_common(state, identifier_key, now, policy),
-        }
-        if limit is not None:
-            command["amount_limit"] = limit
+        command = freeze_command(
+            command_id, bank_id, limit, state.supports, identifier_key, now, policy
+        )
         state.commands[command_id] = ActiveCommand(
             command_id, CommandType.FREEZE_ACCOUNT, bank_id, command["hop"]
         )
