@@ -1,10 +1,11 @@
 """Every internal record format: compact JSON via orjson, built and read here and nowhere else.
 
 These bytes never leave the platform (internal topics and table changelogs); what leaves
-for banks and police is built in `antifraud.core.matching` and the agents in the contract's
+for banks and police is built in `antifraud.core.commands` and the agents in the contract's
 own shapes. Each format is a pair of typed functions, plain values in and out, with a
-round-trip test in tests/core/test_serde.py. The bytes are what the worker has always
-written: records already in a changelog or an internal topic must still decode.
+round-trip test in tests/core/test_serde.py or tests/core/test_serde_registry_ledger.py.
+The bytes are what the worker has always written: records already in a changelog or an
+internal topic must still decode.
 
 The formats, each as `dump_x`/`load_x` (where written / where read):
 - identifier events, in bundles (agents/intake, agents/reports, matching / agents/matching);

@@ -14,7 +14,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from antifraud.core.identifiers import Identifier
-from antifraud.core.matching import Watch
+from antifraud.core.matching import Event, Revoke, TransferIn, TransferOut, Watch
 from antifraud.core.records import Transfer
 
 # No deadline: timing on a shared runner is noise, not a property.
@@ -230,3 +230,51 @@ json_values: st.SearchStrategy[Any] = st.recursive(
     ),
     max_leaves=12,
 )
+
+
+# ---------------------------------------------------------------------------- internal values
+# Any values the internal formats must carry (antifraud.core.serde), valid or not for matching.
+
+banks = st.sampled_from(BICS)
+short_text = st.text(alphabet=string.ascii_letters + string.digits + "-_/", min_size=1, max_size=12)
+identifiers = st.one_of(
+    valid_iban().map(lambda v: Identifier("iban", v)),
+    valid_card().map(lambda v: Identifier("card", v)),
+    st.text(alphabet=string.digits, min_size=10, max_size=10).map(
+        lambda v: Identifier("phone", "+7" + v)
+    ),
+)
+timestamps = st.floats(min_value=0, max_value=4e9, allow_nan=False) | st.just(T0)
+amounts = st.integers(min_value=1, max_value=10**15)
+transfers = st.builds(
+    Transfer,
+    bank_id=banks,
+    transfer_id=short_text,
+    sender=identifiers,
+    sender_bank=banks,
+    recipient=identifiers,
+    recipient_bank=banks,
+    amount=amounts,
+    currency=st.sampled_from(["KZT", "USD"]),
+    status=st.sampled_from(["initiated", "settled", "cancelled"]),
+    created_at=timestamps,
+    purpose=st.none() | st.sampled_from(["p2p", "salary", "other"]),
+)
+watches = st.builds(
+    Watch,
+    report_id=short_text,
+    fraud_type=st.sampled_from(["bank_impersonation", "other"]),
+    reported_at=timestamps,
+    hop=st.integers(min_value=0, max_value=5),
+    bank_id=st.none() | banks,
+    via=st.none() | identifiers.map(lambda i: i.key),
+    transfer_key=st.none() | short_text,
+    amount=st.integers(min_value=0, max_value=10**15),
+)
+events: st.SearchStrategy[Event] = st.one_of(
+    transfers.map(TransferIn),
+    transfers.map(TransferOut),
+    watches,
+    short_text.map(Revoke),
+)
+hex_ids = st.text(alphabet="0123456789abcdef", min_size=32, max_size=32)
