@@ -51,6 +51,7 @@ from antifraud.core.cases import (
     held_amount,
     holding_source,
 )
+from antifraud.core.names import AckStatus
 from antifraud.core.timestamps import format_rfc3339
 
 TRACKING = "tracking"
@@ -154,7 +155,7 @@ def case_status(facts: CaseFacts, now: float) -> dict[str, Any]:
             held = held_amount(source, facts.acks.get(source.command_id))
             back = sum(acked_back[h.command_id] for h in holds)
             _count_held(entry, max(0, held - back), expiry[source.command_id], facts, now)
-        elif any(_status(facts.acks, h) == "too_late" for h in holds):
+        elif any(_status(facts.acks, h) == AckStatus.TOO_LATE for h in holds):
             entry.escaped += holds[0].amount
     for frozen in facts.freezes:
         entry = account_of(frozen)

@@ -14,10 +14,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from antifraud.core.identifiers import Identifier
+from antifraud.core.names import AckStatus
 
-APPLIED = "applied"
-RETURNED = "returned"
-FAILED = "failed"
+APPLIED = AckStatus.APPLIED
+RETURNED = AckStatus.RETURNED
+FAILED = AckStatus.FAILED
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from antifraud.core.cases import (
     held_amount,
 )
 from antifraud.core.command_ids import extend_command_id
+from antifraud.core.names import CommandType, Reason
 from antifraud.core.timestamps import format_rfc3339
 
 
@@ -65,13 +66,13 @@ def plan_extension(
             continue  # an earlier or equal `until` changes nothing for it
         extend: dict[str, Any] = {
             "command_id": extend_command_id(command.command_id, until),
-            "type": "extend",
+            "type": CommandType.EXTEND,
             "bank_id": command.bank_id,
             "account": command.account.as_json(),
             "extends": command.command_id,
             "report_ids": [order.report_id],
             "sanction": order.sanction.as_json(),
-            "reason": "hold_extended",
+            "reason": Reason.HOLD_EXTENDED,
             "hop": command.hop,
             "issued_at": format_rfc3339(now),
             "expires_at": until,

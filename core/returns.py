@@ -46,6 +46,7 @@ from antifraud.core.cases import (
 )
 from antifraud.core.command_ids import return_command_id
 from antifraud.core.identifiers import Identifier
+from antifraud.core.names import CommandType, Reason
 from antifraud.core.timestamps import format_rfc3339
 
 ISSUED = "issued"  # return_funds commands to send
@@ -264,7 +265,7 @@ def _issue(
     attempt = ledger.attempts(source.command_id, beneficiary.key)
     command: dict[str, Any] = {
         "command_id": return_command_id(source.command_id, beneficiary.key, attempt),
-        "type": "return_funds",
+        "type": CommandType.RETURN_FUNDS,
         "bank_id": source.bank_id,
         "account": source.account.as_json(),
         "returns": source.command_id,
@@ -273,7 +274,7 @@ def _issue(
         "beneficiary": {"account": beneficiary.as_json(), "bank_id": beneficiary_bank},
         "report_ids": [order.report_id],
         "sanction": order.sanction.as_json(),
-        "reason": "return_sanctioned",
+        "reason": Reason.RETURN_SANCTIONED,
         "hop": source.hop,
         "issued_at": format_rfc3339(now),
     }
