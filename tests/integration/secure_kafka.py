@@ -36,7 +36,8 @@ from kafka.admin import (
     ResourceType,
 )
 
-from tests.integration.apache_kafka import REPO_ROOT, ApacheKafkaError, free_port
+from antifraud.harness.ports import free_port
+from tests.integration.apache_kafka import REPO_ROOT, ApacheKafkaError
 
 SCRIPT = REPO_ROOT / "scripts" / "apache-kafka-secure"
 ADMIN = "admin"
