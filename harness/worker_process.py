@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from antifraud.harness.embedded_broker import free_port
+from antifraud.harness.ports import free_port
 
 # Fast group joins on the embedded broker (it answers a join after half the session timeout).
 FAST_GROUP = {"ANTIFRAUD_SESSION_TIMEOUT": "2", "ANTIFRAUD_HEARTBEAT_INTERVAL": "0.3"}

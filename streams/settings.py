@@ -172,6 +172,15 @@ class Settings:
 
     @property
     def bootstrap_servers(self) -> str:
-        """`kafka://h1:9092;h2:9092` (Faust's form) -> `h1:9092,h2:9092` for plain Kafka clients."""
-        hosts = self.broker.replace("kafka://", "").replace(";", ",")
-        return ",".join(h.strip() for h in hosts.split(",") if h.strip())
+        return bootstrap_servers(self.broker)
+
+
+def bootstrap_servers(broker_url: str) -> str:
+    """`kafka://h1:9092;h2:9092` (Faust's form) -> `h1:9092,h2:9092` for plain Kafka clients."""
+    hosts = broker_url.replace("kafka://", "").replace(";", ",")
+    return ",".join(h.strip() for h in hosts.split(",") if h.strip())
+
+
+def broker_url(bootstrap: str) -> str:
+    """`h1:9092,h2:9092` -> `kafka://h1:9092;h2:9092`, the form Faust and ANTIFRAUD_BROKER take."""
+    return "kafka://" + ";".join(h.strip() for h in bootstrap.split(",") if h.strip())

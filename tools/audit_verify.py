@@ -3,54 +3,17 @@
 from __future__ import annotations
 
 import sys
-import time
 from collections import defaultdict
-from collections.abc import Mapping
 from typing import Any
 
 import click
 import orjson
 from faust.cli import argument, option
-from kafka import KafkaConsumer, TopicPartition
 
 from antifraud.core.audit_chain import ChainVerdict, verify_chain
+from antifraud.harness.kafka_io import read_topic
 from antifraud.streams.app import app, settings
 from antifraud.streams.kafka_security import kafka_python_security_options
-
-
-def read_topic(bootstrap: str, topic: str, security: Mapping[str, Any] | None = None) -> list[Any]:
-    """Every record of `topic`, partition by partition, up to the end offsets seen at the start."""
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        group_id=None,
-        **(security or {}),
-    )
-    try:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        if not tps:
-            return []
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        ends = consumer.end_offsets(tps)
-        records: list[Any] = []
-        remaining = {tp for tp in tps if ends[tp] > 0}
-        while remaining:
-            for tp, batch in consumer.poll(timeout_ms=1000).items():
-                records.extend(batch)
-                if consumer.position(tp) >= ends[tp]:
-                    remaining.discard(tp)
-        # Some brokers (the embedded one) report the last batch's base offset as the end:
-        # keep reading until nothing more comes (at most 10 s more on a busy topic), so the
-        # tail of a chain is not left out.
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and (batches := consumer.poll(timeout_ms=500)):
-            for batch in batches.values():
-                records.extend(batch)
-        return records
-    finally:
-        consumer.close()
 
 
 def verify_records(records: list[Any]) -> dict[str, ChainVerdict]:

@@ -18,49 +18,16 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
-import random
-import socket
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
+from antifraud.harness.ports import free_port, free_port_range
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = REPO_ROOT / "scripts" / "apache-kafka"
-
-HOST = "127.0.0.1"
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def free_port_range(count: int, low: int = 20000, high: int = 32000, attempts: int = 200) -> int:
-    """The first of ``count`` consecutive TCP ports on 127.0.0.1 that are all free.
-
-    Searched below the usual Linux ephemeral range (32768+) so that outgoing connections
-    are unlikely to take them between this check and the broker binding them.
-    """
-    for _ in range(attempts):
-        base = random.randrange(low, high - count)
-        socks: list[socket.socket] = []
-        try:
-            for port in range(base, base + count):
-                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                socks.append(s)
-                s.bind((HOST, port))
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-        return base
-    raise RuntimeError(f"no {count} consecutive free ports in [{low}, {high})")
 
 
 def java_available() -> bool:

@@ -10,8 +10,9 @@ import pytest
 
 from antifraud.harness.embedded_broker import EmbeddedBroker
 from antifraud.harness.worker_process import FAST_GROUP, WorkerProcess
+from antifraud.streams.settings import broker_url
 from tests.integration.apache_kafka import ApacheKafka
-from tests.integration.kafka_io import Bus
+from tests.integration.bus import Bus
 
 REPORT_KEYS = {"test-1": b"integration-secret-one", "test-2": b"integration-secret-two"}
 ACK_SLA_SECONDS = 4
@@ -27,7 +28,7 @@ class Broker:
 
     @property
     def url(self) -> str:
-        return "kafka://" + self.bootstrap.replace(",", ";")
+        return broker_url(self.bootstrap)
 
 
 @pytest.fixture(scope="session")

@@ -36,7 +36,9 @@ from kafka.admin import (
     ResourceType,
 )
 
-from tests.integration.apache_kafka import REPO_ROOT, ApacheKafkaError, free_port
+from antifraud.harness.ports import free_port
+from antifraud.streams.settings import broker_url
+from tests.integration.apache_kafka import REPO_ROOT, ApacheKafkaError
 
 SCRIPT = REPO_ROOT / "scripts" / "apache-kafka-secure"
 ADMIN = "admin"
@@ -170,7 +172,7 @@ class SecureKafka:
     def antifraud_env(self, user: str) -> dict[str, str]:
         """The ANTIFRAUD_* variables that make a worker connect as `user` (nothing else)."""
         return {
-            "ANTIFRAUD_BROKER": "kafka://" + self.bootstrap,
+            "ANTIFRAUD_BROKER": broker_url(self.bootstrap),
             "ANTIFRAUD_SECURITY_PROTOCOL": "SASL_SSL",
             "ANTIFRAUD_SASL_MECHANISM": "SCRAM-SHA-512",
             "ANTIFRAUD_SASL_USERNAME": user,

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import socket
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 
-from tests.integration.apache_kafka import ApacheKafka, free_port, free_port_range, java_available
+from antifraud.harness.kafka_io import TopicLog, blocking_producer
+from antifraud.harness.ports import free_port, free_port_range
+from tests.integration.apache_kafka import ApacheKafka, java_available
 
 pytestmark = [
     pytest.mark.integration,
@@ -42,23 +43,14 @@ def accepts_connections(address: str) -> bool:
 
 
 def consume_all(bootstrap: str, topic: str, expected: int, timeout: float = 30.0) -> list[Any]:
-    consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=f"it-{uuid.uuid4().hex[:8]}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        consumer_timeout_ms=1000,
-    )
-    records: list[Any] = []
+    reader = TopicLog(bootstrap, [topic])
     deadline = time.monotonic() + timeout
     try:
-        while len(records) < expected and time.monotonic() < deadline:
-            for batch in consumer.poll(timeout_ms=500).values():
-                records.extend(batch)
+        while len(reader.records) < expected and time.monotonic() < deadline:
+            reader.poll(timeout_ms=500)
     finally:
-        consumer.close()
-    return records
+        reader.close()
+    return reader.records
 
 
 def test_single_node_produce_and_consume(tmp_path: Path) -> None:
@@ -70,7 +62,7 @@ def test_single_node_produce_and_consume(tmp_path: Path) -> None:
         assert (tmp_path / "kafka" / "kafka.pid").is_file()
 
         topic = "it.single"  # auto-created on first produce
-        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", retries=5)
+        producer = blocking_producer(bootstrap, retries=5)
         try:
             meta = producer.send(topic, key=b"T-1", value=b'{"hello":"kafka"}').get(timeout=30)
         finally:
@@ -143,7 +135,7 @@ def test_cluster_keeps_acks_all_writes_with_one_node_down(tmp_path: Path) -> Non
             )
 
             # acks=all still succeeds: two in-sync replicas satisfy min.insync.replicas=2.
-            producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", retries=10)
+            producer = blocking_producer(bootstrap, retries=10)
             try:
                 sent = [
                     producer.send(topic, key=f"k{i}".encode(), value=f"v{i}".encode())

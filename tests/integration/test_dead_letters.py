@@ -12,8 +12,8 @@ import pytest
 from antifraud.core.signatures import sign_report
 from antifraud.harness.simulation import identifier, make_iban, make_phone, report, transfer
 from antifraud.harness.worker_process import WorkerProcess
+from tests.integration.bus import Bus, about, conforms
 from tests.integration.conftest import REPORT_KEYS
-from tests.integration.kafka_io import Bus, about, conforms
 
 TRANSFERS = "antifraud.transfers"
 REPORTS = "antifraud.reports"

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from antifraud.core.signatures import verify_report
+from tests.integration.bus import Bus
 from tests.integration.conftest import REPORT_KEYS, Broker, isolated_env
-from tests.integration.kafka_io import Bus
 
 ANTIFRAUD = str(Path(sys.executable).parent / "antifraud")
 

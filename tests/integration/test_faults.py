@@ -30,7 +30,9 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient
 
+from antifraud.harness.kafka_io import TopicLog, blocking_producer
 from antifraud.harness.worker_process import WorkerProcess
+from antifraud.streams.settings import broker_url
 from antifraud.streams.table_preload import recovered_in_bulk
 from tests.integration.apache_kafka import ApacheKafka, java_available
 from tests.integration.scenario import COMMANDS, DEAD_LETTER, Record, Scenario, Tally, build
@@ -67,10 +69,6 @@ def worker_env(replication_factor: int = 1) -> dict[str, str]:
     }
 
 
-def url(bootstrap: str) -> str:
-    return "kafka://" + bootstrap.replace(",", ";")
-
-
 # ---------------------------------------------------------------------------- clients
 
 
@@ -92,9 +90,8 @@ class Publisher(threading.Thread):
         self._lock = threading.Lock()
 
     def _producer(self) -> KafkaProducer:
-        return KafkaProducer(
-            bootstrap_servers=self.bootstrap,
-            acks="all",
+        return blocking_producer(
+            self.bootstrap,
             linger_ms=20,
             batch_size=256 * 1024,
             delivery_timeout_ms=240_000,
@@ -167,32 +164,29 @@ class Watcher(threading.Thread):
 
     def run(self) -> None:
         try:
-            consumer = KafkaConsumer(
-                bootstrap_servers=self.bootstrap,
-                auto_offset_reset="earliest",
-                enable_auto_commit=False,
-                group_id=None,
+            reader = TopicLog(
+                self.bootstrap,
+                [COMMANDS, DEAD_LETTER],
+                keep=False,
                 max_partition_fetch_bytes=4 * 1024 * 1024,
             )
-            consumer.subscribe([COMMANDS, DEAD_LETTER])
             try:
                 while not self.stop.is_set():
-                    batches = consumer.poll(timeout_ms=200)
+                    batch = reader.poll()
                     with self._lock:
-                        for tp, batch in batches.items():
-                            for message in batch:
-                                value = orjson.loads(message.value)
-                                if tp.topic == DEAD_LETTER:
-                                    self.dead_letters.append(value)
-                                else:
-                                    self.tally.add(value)
-                                self.last_growth = time.monotonic()
+                        for message in batch:
+                            value = orjson.loads(message.value)
+                            if message.topic == DEAD_LETTER:
+                                self.dead_letters.append(value)
+                            else:
+                                self.tally.add(value)
+                            self.last_growth = time.monotonic()
                         if self.tally.records and self.first_command_at is None:
                             self.first_command_at = time.monotonic()
                         if self.complete_at is None and self.tally.complete():
                             self.complete_at = time.monotonic()
             finally:
-                consumer.close()
+                reader.close()
         except BaseException as exc:
             self.error = exc
 
@@ -312,7 +306,7 @@ class Run:
 
     def worker(self, name: str, replication_factor: int = 1) -> WorkerProcess:
         process = WorkerProcess(
-            url(self.bootstrap), self.tmp / "workers", worker_env(replication_factor), name
+            broker_url(self.bootstrap), self.tmp / "workers", worker_env(replication_factor), name
         )
         self.workers.append(process)
         return process

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from kafka import KafkaProducer
 
+from antifraud.harness.kafka_io import blocking_producer, read_topic
 from antifraud.harness.simulation import (
     identifier,
     make_card,
@@ -22,9 +22,9 @@ from antifraud.harness.simulation import (
     transfer,
 )
 from antifraud.harness.worker_process import WorkerProcess
-from antifraud.tools.audit_verify import read_topic, verify_records
+from antifraud.tools.audit_verify import verify_records
+from tests.integration.bus import Bus, about, conforms
 from tests.integration.conftest import ACK_SLA_SECONDS, REPORT_KEYS, Broker
-from tests.integration.kafka_io import Bus, about, conforms
 
 TRANSFERS = "antifraud.transfers"
 REPORTS = "antifraud.reports"
@@ -283,7 +283,7 @@ def test_audit_verify_reports_intact_and_catches_tampering(
     assert "all intact" in ok.stdout
     # A copy of the trail with one entry edited, as someone covering their tracks would.
     copy_topic = f"audit-tampered-{int(time.time())}"
-    producer = KafkaProducer(bootstrap_servers=broker.bootstrap)
+    producer = blocking_producer(broker.bootstrap)
     victim_index = len(records) // 2
     for index, record in enumerate(records):
         value = record.value

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from kafka import KafkaConsumer
 
 from antifraud.core.signatures import sign_report
+from antifraud.harness.kafka_io import TopicLog
 from antifraud.harness.simulation import (
     identifier,
     make_card,
@@ -30,8 +30,8 @@ from antifraud.harness.simulation import (
     transfer,
 )
 from antifraud.harness.worker_process import WorkerProcess
+from tests.integration.bus import Bus
 from tests.integration.conftest import REPORT_KEYS, Broker
-from tests.integration.kafka_io import Bus
 
 TRANSFERS = "antifraud.transfers"
 REPORTS = "antifraud.reports"
@@ -338,14 +338,9 @@ def test_ten_thousand_hostile_records_are_dead_lettered_and_valid_ones_processed
     rng = random.Random(serial)
     now = time.time()
     hostile = Hostile(seed=1_000_003 + serial, serial=serial, now=now)
-    consumer = KafkaConsumer(
-        bootstrap_servers=broker.bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        group_id=None,
-        max_partition_fetch_bytes=8 * 1024 * 1024,
+    reader = TopicLog(
+        broker.bootstrap, [DEAD, COMMANDS], keep=False, max_partition_fetch_bytes=8 * 1024 * 1024
     )
-    consumer.subscribe([DEAD, COMMANDS])
 
     # Reported accounts: signed reports, one of them with unknown extra fields of its own.
     phones = [make_phone(6_500_000 + serial + k) for k in range(REPORTED)]
@@ -389,22 +384,21 @@ def test_ten_thousand_hostile_records_are_dead_lettered_and_valid_ones_processed
     freezes: set[str] = set()
     deadline = time.monotonic() + WAIT
     while time.monotonic() < deadline:
-        for tp, batch in consumer.poll(timeout_ms=500).items():
-            for message in batch:
-                value = orjson.loads(message.value)
-                if tp.topic == DEAD:
-                    key = value["source"]["key"]
-                    if key in bad or key in valid:
-                        letters.setdefault(key, []).append(value)
-                elif value["account"]["value"] in phones:
-                    if value["type"] == "hold_transfer":
-                        ref = (value["bank_id"], value["transfer"]["transfer_id"])
-                        holds.setdefault(ref, set()).add(value["command_id"])
-                    elif value["type"] == "freeze_account":
-                        freezes.add(value["command_id"])
+        for message in reader.poll(timeout_ms=500):
+            value = orjson.loads(message.value)
+            if message.topic == DEAD:
+                key = value["source"]["key"]
+                if key in bad or key in valid:
+                    letters.setdefault(key, []).append(value)
+            elif value["account"]["value"] in phones:
+                if value["type"] == "hold_transfer":
+                    ref = (value["bank_id"], value["transfer"]["transfer_id"])
+                    holds.setdefault(ref, set()).add(value["command_id"])
+                elif value["type"] == "freeze_account":
+                    freezes.add(value["command_id"])
         if bad.keys() <= letters.keys() and len(holds) >= 2 * VALID_TRANSFERS:
             break
-    consumer.close()
+    reader.close()
 
     codes = Counter(letter["error"]["code"] for ls in letters.values() for letter in ls)
     categories = Counter(b.category for b in bad.values())

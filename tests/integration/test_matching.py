@@ -16,8 +16,8 @@ from antifraud.harness.simulation import (
     transfer,
 )
 from antifraud.harness.worker_process import WorkerProcess
+from tests.integration.bus import Bus, about, conforms
 from tests.integration.conftest import REPORT_KEYS
-from tests.integration.kafka_io import Bus, about, conforms
 
 TRANSFERS = "antifraud.transfers"
 REPORTS = "antifraud.reports"

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from antifraud.harness.embedded_broker import free_port, wait_for_port
+from antifraud.harness.ports import free_port, wait_for_port
 from antifraud.harness.simulation import identifier, make_iban, make_phone, report, transfer
 from antifraud.harness.worker_process import WorkerProcess
+from tests.integration.bus import Bus
 from tests.integration.conftest import REPORT_KEYS
-from tests.integration.kafka_io import Bus
 
 SETUP_HINT = "run `make system-deps` (scripts/check-deploy installs Debian's prometheus)"
 

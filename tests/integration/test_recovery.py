@@ -5,19 +5,18 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from kafka import KafkaProducer
-
+from antifraud.harness.kafka_io import TopicLog, blocking_producer
 from antifraud.harness.simulation import identifier, make_iban, make_phone, report, transfer
 from antifraud.harness.worker_process import WorkerProcess
 from antifraud.streams.local_state import record_assignment, recorded_assignment
 from antifraud.streams.table_preload import BULK_RECOVERY_MIN_RECORDS, recovered_in_bulk
+from tests.integration.bus import Bus, about
 from tests.integration.conftest import REPORT_KEYS, Broker, isolated_env
-from tests.integration.kafka_io import Bus, Reader, about
 
 
 def pay_and_expect_holds_at_both_banks(
     bus: Bus,
-    commands: Reader,
+    commands: TopicLog,
     app_id: str,
     transfer_id: str,
     sender: dict[str, str],
@@ -183,7 +182,7 @@ def test_partitions_taken_over_far_behind_are_loaded_in_bulk(
     record_assignment(tmp_path / "taker-data", {0})
     changelog = f"{app_id}-identifier-state-changelog"
     per_partition = BULK_RECOVERY_MIN_RECORDS + 500
-    producer = KafkaProducer(bootstrap_servers=broker.bootstrap, acks="all")
+    producer = blocking_producer(broker.bootstrap)
     try:
         for partition in range(4):
             for i in range(per_partition):

@@ -10,8 +10,8 @@ from typing import Any
 
 import faust
 from faust.types import TP
-from kafka import KafkaProducer
 
+from antifraud.harness.kafka_io import blocking_producer
 from antifraud.streams.table_preload import preload_tables, recover_in_bulk
 from antifraud.streams.topic_admin import ensure_topics
 from tests.integration.conftest import Broker
@@ -20,7 +20,7 @@ from tests.integration.conftest import Broker
 def send_one_by_one(broker: Broker, topic: str, records: list[tuple]) -> None:
     # One produce batch per record: the embedded broker reports a partition's end as its
     # last batch's base offset + 1, and a bulk load stops at the reported end.
-    producer = KafkaProducer(bootstrap_servers=broker.bootstrap, acks="all")
+    producer = blocking_producer(broker.bootstrap)
     try:
         for partition, key, value in records:
             producer.send(topic, key=key, value=value, partition=partition)

@@ -1,8 +1,7 @@
-"""Small verbs beside Faust's own `worker`: the embedded broker and report signing."""
+"""`antifraud sign`: sign a police report file the way the platform verifies it."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 from pathlib import Path
@@ -13,19 +12,7 @@ import orjson
 from faust.cli import argument, option
 
 from antifraud.core.signatures import load_key_file, sign_report
-from antifraud.harness.embedded_broker import EmbeddedBroker
 from antifraud.streams.app import app
-
-
-@app.command(
-    option("--port", type=int, default=9092, show_default=True, help="Port to listen on."),
-)
-async def broker(self: Any, port: int) -> None:
-    """Run the embedded Kafka-compatible broker (Tansu, memory only) in the foreground."""
-    with EmbeddedBroker(port) as embedded:
-        print(f"embedded broker listening on {embedded.url}", flush=True)
-        while embedded.process is not None and embedded.process.poll() is None:
-            await asyncio.sleep(0.5)
 
 
 @app.command(

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
 from faust.cli import option
 from mode.utils.compat import want_bytes
 from rocksdict import AccessType, Rdict
@@ -40,13 +39,16 @@ from antifraud.core.partitioning import owner_partition
 from antifraud.core.records import Transfer
 from antifraud.core.serde import dump_state, load_state
 from antifraud.core.transfer_rows import TransferRows
+from antifraud.harness import kafka_io
 from antifraud.harness.simulation import make_iban, make_phone
-from antifraud.harness.worker_process import FAST_GROUP, WorkerProcess
+from antifraud.harness.worker_process import WorkerProcess
 from antifraud.streams.app import app, settings
 from antifraud.streams.local_state import record_assignment
+from antifraud.streams.settings import bootstrap_servers
 from antifraud.streams.table_preload import recovered_in_bulk
 from antifraud.streams.topic_admin import ensure_topics
-from antifraud.tools.bench import client_options, memory_mb, on_broker, say
+from antifraud.tools.bench.measure import memory_mb
+from antifraud.tools.bench.runner import on_broker, say, worker_env
 
 TABLE = "identifier-state"
 NOW = 1_795_000_000.0  # a fixed clock: the data set is the same in every run
@@ -150,13 +152,7 @@ async def fill_changelog(bootstrap: str, topic: str, shape: Shape, partitions: i
     stops recovering a changelog at that end, so a last batch of many records would be
     recovered as one.
     """
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
-        acks=1,
-        linger_ms=20,
-        max_batch_size=1 << 20,
-        **client_options(),
-    )
+    producer = kafka_io.producer(bootstrap, acks=1, linger_ms=20, max_batch_size=1 << 20)
     await producer.start()
     started = time.monotonic()
     batches: dict[int, Any] = {}
@@ -262,7 +258,7 @@ def read_back(tables: Path, shape: Shape, count: int, seed: int = 7) -> dict[str
 async def run(
     broker_url: str, embedded: bool, workdir: Path, shape: Shape, lookup_count: int
 ) -> dict[str, Any]:
-    bootstrap = broker_url.replace("kafka://", "").replace(";", ",")
+    bootstrap = bootstrap_servers(broker_url)
     partitions = settings.partitions
     topic = f"{settings.app_id}-{TABLE}-changelog"
     await ensure_topics(
@@ -270,17 +266,16 @@ async def run(
         [topic],
         partitions,
         settings.replication_factor,
-        client_options(),
+        kafka_io.client_options(),
         topic_config={"cleanup.policy": "compact"},
     )
     say(f"filling {topic}: {shape.watched:,} watched, {shape.transfers:,} transfers in flight")
     filled = await fill_changelog(bootstrap, topic, shape, partitions)
     say(f"  {filled.records:,} records, {filled.bytes / 2**20:,.0f} MiB in {filled.seconds:.0f} s")
 
-    env = {"ANTIFRAUD_STORE": "rocksdb://", "ANTIFRAUD_PARTITIONS": str(partitions)}
-    if embedded:
-        env.update(FAST_GROUP)
-    worker = WorkerProcess(broker_url, workdir, env, name="state-worker")
+    worker = WorkerProcess(
+        broker_url, workdir, worker_env(partitions, embedded), name="state-worker"
+    )
     timeout = 600.0 + filled.records / 2_000
     try:
         say("phase 1: recovery of the tables by a worker with an empty disk")

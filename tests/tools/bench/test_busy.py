@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from antifraud.core.policy import Policy
-from antifraud.tools.bench_busy import busy_account_cost
+from antifraud.tools.bench.busy import busy_account_cost
 
 
 def test_a_busy_recipient_s_state_grows_up_to_the_bound_and_is_timed() -> None:

@@ -11,8 +11,7 @@ from faust.stores.rocksdb import RocksDBOptions
 from antifraud.core.policy import Policy
 from antifraud.core.serde import load_state
 from antifraud.harness.simulation import identifier, transfer
-from antifraud.tools.bench import domain_cpu_seconds
-from antifraud.tools.domain_bench import domain_work
+from antifraud.tools.bench.domain import domain_cpu_seconds, domain_work
 
 
 def transfers_from_one_sender(count: int) -> list[bytes]:

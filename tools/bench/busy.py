@@ -5,7 +5,7 @@ A merchant whose bank sends no `settled` keeps every transfer to it in flight; a
 window. Each new transfer to or from such an account reads, changes and writes that
 account's whole state, so its cost grows with what the state remembers, up to
 `Policy.max_transfers_per_identifier`. This feeds one account N transfers through the
-worker's domain work (`antifraud.tools.domain_bench.domain_work`: parsing, RocksDB read, apply,
+worker's domain work (`antifraud.tools.bench.domain.domain_work`: parsing, RocksDB read, apply,
 encode, RocksDB write), then times the next `--sample` transfers, and prints one JSON line
 per size and role: CPU milliseconds per transfer and the state row's size.
 """
@@ -23,8 +23,8 @@ from faust.cli import option
 from antifraud.core.policy import Policy
 from antifraud.harness.simulation import identifier, transfer
 from antifraud.streams.app import app, settings
-from antifraud.tools.bench import own_cpu_seconds
-from antifraud.tools.domain_bench import domain_work, fresh_state_db
+from antifraud.tools.bench.domain import domain_work, fresh_state_db
+from antifraud.tools.bench.measure import own_cpu_seconds
 
 BUSY = identifier("iban", "KZ86125KZT5004100100", "HSBKKZKX")
 BUSY_KEY = b"iban:KZ86125KZT5004100100"

@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from antifraud.core.serde import dump_state, load_state
-from antifraud.tools.bench_state import Shape, Transfers, recipient_key, sender_key, states
+from antifraud.tools.bench.state import Shape, Transfers, recipient_key, sender_key, states
 
 
 @pytest.mark.parametrize("inflight,k", [(10, 5), (1_000, 5), (999, 3), (4_096, 4)])
