@@ -442,7 +442,7 @@ def test_two_workers_one_killed(kafka: ApacheKafka, tmp_path: Path) -> None:
                 "kill_to_group_of_one_s": alone,
                 "kill_to_commands_flowing_s": since_restart(kill, flow),
                 # What the survivor loaded in bulk of the partitions it took over
-                # (streams/fastpath.py, 6.); the rest Faust's recovery replayed.
+                # (streams/faust_internals/bulk_recovery.py); the rest Faust's recovery replayed.
                 **bulk_recovered(first.log_path.read_text()[log_before:]),
             }
         )

@@ -130,7 +130,7 @@ def test_kill_during_a_backlog_of_reports_loses_none_of_them(
     The restarted worker recovers its tables while the rest of the burst waits on the
     input topics. Faust resumed those partitions during its seek and then emptied the
     agents' queues, so up to 250 of 400 reports here never took effect before the seek
-    fix in streams/fastpath.py (3.).
+    fix in streams/faust_internals/seek.py.
     """
     app_id = f"antifraud-backlog-{serial}"
     env = isolated_env(worker_env, app_id)

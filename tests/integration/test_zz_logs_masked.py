@@ -14,7 +14,8 @@ UNMASKED = [
     re.compile(r"KZ[0-9]{2}[0-9A-Z]{16}"),  # a KZ IBAN
     re.compile(r"(?<![0-9a-f.])[0-9]{13,19}(?![0-9a-f])"),  # a card number (not a float)
     re.compile(r"\+7[0-9]{10}"),  # a phone in E.164
-    re.compile(r"(?<![0-9])8 ?7[0-9]{2} ?[0-9]{3} ?[0-9]{2} ?[0-9]{2}(?![0-9])"),  # domestic phone
+    # domestic phone; not digits inside a hex command id or audit hash
+    re.compile(r"(?<![0-9a-f])8 ?7[0-9]{2} ?[0-9]{3} ?[0-9]{2} ?[0-9]{2}(?![0-9a-f])"),
 ]
 
 

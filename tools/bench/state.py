@@ -206,7 +206,8 @@ def timed_start(worker: WorkerProcess, timeout: float) -> float:
 def take_over(worker: WorkerProcess, tables: Path, timeout: float) -> dict[str, Any]:
     """The stopped worker restarts as if partitions 1.. had been another worker's that died:
     their files gone, partition 0 recorded as its own. They come with the join, as far
-    behind as a file can be, and are recovered after it (streams/fastpath.py, 6.)."""
+    behind as a file can be, and are recovered after it
+    (streams/faust_internals/bulk_recovery.py)."""
     for path in tables.glob("*.db"):
         if not path.stem.endswith("-0"):
             shutil.rmtree(path)
