@@ -8,6 +8,8 @@ here, not by the code under test), messes them up the way people write them, and
 from __future__ import annotations
 
 import string
+import sys
+import unicodedata
 from typing import Any
 
 from hypothesis import settings
@@ -28,6 +30,7 @@ BICS = ("CASPKZKA", "HSBKKZKX", "IRTYKZKA", "TSESKZKA", "KCJBKZKX")
 
 # ---------------------------------------------------------------------------- phones
 
+# Kazakhstan's mobile ranges (numbering plan; +7 750 is not assigned and is refused).
 KZ_MOBILE_PREFIXES = (
     "700",
     "701",
@@ -36,13 +39,15 @@ KZ_MOBILE_PREFIXES = (
     "707",
     "708",
     "747",
-    "750",
+    "760",
     "771",
     "775",
     "776",
     "777",
     "778",
 )
+# Fixed lines: Astana (7172) and Karaganda (7212) area codes, six-digit subscriber numbers.
+KZ_FIXED_PREFIXES = ("7172", "7212")
 
 kz_national = st.builds(
     lambda prefix, rest: prefix + rest,
@@ -50,6 +55,18 @@ kz_national = st.builds(
     st.text(alphabet=string.digits, min_size=7, max_size=7),
 )
 """The 10 national digits of a Kazakhstan mobile number, e.g. `7011234567`."""
+
+kz_any_national = kz_national | st.builds(
+    lambda prefix, rest: prefix + rest,
+    st.sampled_from(KZ_FIXED_PREFIXES),
+    st.text(alphabet=string.digits, min_size=6, max_size=6),
+)
+"""The 10 national digits of any assigned Kazakhstan number, mobile or fixed."""
+
+# Every Unicode space separator (category Zs), as people and word processors put them in.
+UNICODE_SPACES = tuple(
+    chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Zs"
+)
 
 
 def _grouped(national: str) -> str:
@@ -67,7 +84,9 @@ PHONE_FORMS = (
     lambda n: "8 " + _grouped(n),  # 8 (701) 123-45-67
 )
 
-PHONE_NOISE = st.sampled_from(["", "", "", " ", "-", "(", ")", " - ", "  ", "\t", ".", "\u00a0"])
+PHONE_NOISE = st.sampled_from(["", "", "", " ", "-", "(", ")", " - ", "  ", "\t", "."]) | (
+    st.sampled_from(UNICODE_SPACES)
+)
 
 
 @st.composite
@@ -90,11 +109,24 @@ def messy_kz_phone(draw: st.DrawFn) -> tuple[str, str]:
 
 # ---------------------------------------------------------------------------- IBANs
 
-# Country -> BBAN length (total length minus 4) per the ISO 13616 registry; "NL" and "NO" are
-# not in the code's own table, so they exercise the shape-and-mod-97-only path.
-IBAN_BBAN_LENGTHS = {"KZ": 16, "DE": 18, "GB": 18, "FR": 23, "TR": 22, "RU": 29, "NL": 14, "NO": 11}
+# Country -> BBAN structure per the ISO 13616 registry: runs of digits (n), upper-case
+# letters (a) or either (c), e.g. KZ `3!n13!c` is a 3-digit bank code and 13 characters.
+IBAN_BBAN_STRUCTURES = {
+    "KZ": (("n", 3), ("c", 13)),
+    "DE": (("n", 18),),
+    "GB": (("a", 4), ("n", 14)),
+    "FR": (("n", 10), ("c", 11), ("n", 2)),
+    "TR": (("n", 6), ("c", 16)),
+    "RU": (("n", 14), ("c", 15)),
+    "NL": (("a", 4), ("n", 10)),
+    "NO": (("n", 11),),
+}
+IBAN_BBAN_LENGTHS = {
+    country: sum(size for _, size in runs) for country, runs in IBAN_BBAN_STRUCTURES.items()
+}
 
 ALNUM = string.digits + string.ascii_uppercase
+_RUN_ALPHABETS = {"n": string.digits, "a": string.ascii_uppercase, "c": ALNUM}
 
 
 def iban_check_digits(country: str, bban: str) -> str:
@@ -109,15 +141,11 @@ def build_iban(country: str, bban: str) -> str:
 
 @st.composite
 def valid_iban(draw: st.DrawFn, countries: tuple[str, ...] | None = None) -> str:
-    country = draw(st.sampled_from(countries or tuple(IBAN_BBAN_LENGTHS)))
-    length = IBAN_BBAN_LENGTHS[country]
-    if country == "KZ":
-        # KZ: 3-digit bank code, then 13 account characters (letters allowed: `KZT5004100100`).
-        bank = draw(st.text(alphabet=string.digits, min_size=3, max_size=3))
-        account = draw(st.text(alphabet=ALNUM, min_size=13, max_size=13))
-        bban = bank + account
-    else:
-        bban = draw(st.text(alphabet=ALNUM, min_size=length, max_size=length))
+    country = draw(st.sampled_from(countries or tuple(IBAN_BBAN_STRUCTURES)))
+    bban = "".join(
+        draw(st.text(alphabet=_RUN_ALPHABETS[kind], min_size=size, max_size=size))
+        for kind, size in IBAN_BBAN_STRUCTURES[country]
+    )
     return build_iban(country, bban)
 
 
@@ -127,7 +155,9 @@ def random_case(draw: st.DrawFn, text: str) -> str:
     return "".join(ch.lower() if flip else ch for ch, flip in zip(text, flips, strict=True))
 
 
-SEPARATOR_NOISE = st.sampled_from(["", "", "", " ", "-", "  ", " - ", "\t"])
+SEPARATOR_NOISE = st.sampled_from(["", "", "", " ", "-", "  ", " - ", "\t"]) | st.sampled_from(
+    UNICODE_SPACES
+)
 
 
 @st.composite

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import string
 
+import phonenumbers
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -24,7 +25,10 @@ from antifraud.harness.simulation import make_card, make_iban, make_phone, messy
 from tests.core.strategies import (
     ALNUM,
     FAST,
+    UNICODE_SPACES,
     build_iban,
+    iban_check_digits,
+    kz_any_national,
     messy_card,
     messy_kz_phone,
     valid_card,
@@ -100,10 +104,9 @@ def test_every_messy_kz_phone_normalises_to_e164(case: tuple[str, str]) -> None:
 
 
 @FAST
-@given(st.sampled_from("67"), st.text(alphabet=string.digits, min_size=9, max_size=9))
-def test_all_kz_forms_of_one_number_agree(first: str, rest: str) -> None:
-    # Kazakhstan's numbers are +7 6xx / +7 7xx; any such national number, not just mobiles.
-    national = first + rest
+@given(kz_any_national)
+def test_all_kz_forms_of_one_number_agree(national: str) -> None:
+    # Any assigned Kazakhstan number, mobile or fixed line, not just mobiles.
     forms = ["8" + national, national, "+7" + national, "+7 " + national, "007" + national]
     assert {normalise_phone(form) for form in forms} == {"+7" + national}
 
@@ -114,25 +117,46 @@ def test_all_kz_forms_of_one_number_agree(first: str, rest: str) -> None:
         "",
         "+",
         "701123456",  # 9 digits
-        "8701123456",  # 10 digits starting 8 = 9 national digits... read as 10-digit national
+        "8701123456",  # 10 digits: a bare national number +7 870..., which no plan assigns
         "870112345678",  # 12 digits, no +
         "+7701123456",  # +7 with 9 national digits
         "+770112345678",  # +7 with 11 national digits
-        "+1234567",  # 7 digits after +
+        "+1234567",  # 7 digits after +: too short for +1
+        "+290 899",  # too short even for Saint Helena
+        "+7",
         "+1234567890123456",  # 16 digits after +
         "+0123456789",  # country code cannot start with 0
         "+7701123456a",
         "+7" + fullwidth("7011234567"),  # full-width digits are not ASCII digits
         "phone",
+        # The shape of a number, but no numbering plan assigns it (libphonenumber):
+        "+8 701 000 00 01",  # there is no country code 8
+        "0087010000001",  # the same, dialled with 00
+        "+7 750 123 45 67",  # Kazakhstan has not assigned 750
+        "+7 699 123 45 67",  # nor 6xx
+        "+49 30 1",  # Germany, too short
     ],
 )
 def test_bad_phones_are_rejected(bad: str) -> None:
-    if bad == "8701123456":
-        # Ten digits are a bare national number: `8701123456` is +78701123456, which is valid.
-        assert normalise_phone(bad) == "+78701123456"
-        return
     with pytest.raises(InvalidIdentifier):
         normalise("phone", bad)
+
+
+@pytest.mark.parametrize(
+    ("written", "e164"),
+    [
+        ("+290 8990", "+2908990"),  # Saint Helena: 7 digits with its country code
+        ("+7 916 123-45-67", "+79161234567"),  # Russia shares +7
+        ("8 916 123 45 67", "+79161234567"),
+        ("+7 7172 123456", "+77172123456"),  # Astana, fixed line
+        ("+49 30 12345678", "+493012345678"),
+        ("0049 30 12345678", "+493012345678"),
+        ("+39 06 1234 5678", "+390612345678"),  # Italy keeps its leading zero
+        ("+998 90 123 45 67", "+998901234567"),  # Uzbekistan
+    ],
+)
+def test_numbers_other_plans_assign_are_accepted(written: str, e164: str) -> None:
+    assert normalise_phone(written) == e164
 
 
 @FAST
@@ -207,6 +231,34 @@ def test_any_adjacent_transposition_is_rejected(iban: str, data: st.DataObject) 
     swapped = iban[:i] + iban[i + 1] + iban[i] + iban[i + 2 :]
     with pytest.raises(InvalidIdentifier):
         normalise_iban(swapped)
+
+
+def test_check_digits_no_genuine_iban_carries_are_rejected() -> None:
+    # ISO 7064 gives check digits 02-98: 01 passes the bare mod-97 test where 98 does, and
+    # 00 where 97 does, but no bank issues them.
+    for bban in ("125KZT5004100100", "1250000000000001", "125ABCDEF0123456"):
+        digits = iban_check_digits("KZ", bban)
+        alias = {"98": "01", "97": "00", "02": "99"}.get(digits)
+        if alias is None:
+            continue
+        assert iban_mod97_ok(f"KZ{alias}{bban}")
+        with pytest.raises(InvalidIdentifier):
+            normalise_iban(f"KZ{alias}{bban}")
+
+
+@pytest.mark.parametrize(
+    ("bad", "why"),
+    [
+        (build_iban("US", "12345678901234567890"), "no IBANs"),  # passes mod-97, no US IBANs
+        (build_iban("DE", "3704004405320130A0"), "structure"),  # DE accounts are digits only
+        (build_iban("KZ", "12AKZT5004100100"), "structure"),  # KZ bank codes are 3 digits
+        (build_iban("NO", "860111179470"), "length"),  # Norway's are 15 characters
+    ],
+)
+def test_ibans_follow_their_countrys_registry_entry(bad: str, why: str) -> None:
+    assert iban_mod97_ok(bad)
+    with pytest.raises(InvalidIdentifier, match=why):
+        normalise_iban(bad)
 
 
 def test_mod97_blind_spot_is_the_standards_not_ours() -> None:
@@ -302,6 +354,20 @@ def test_too_long_cards_are_rejected(digits: str) -> None:
 # ---------------------------------------------------------------------------- all kinds
 
 
+@pytest.mark.parametrize("space", [*UNICODE_SPACES, "\t", "\n"], ids=lambda c: f"U+{ord(c):04X}")
+def test_every_unicode_space_is_removed_in_every_kind(space: str) -> None:
+    # CONTRACT.md, "Robustness promises" 7: for IBANs as for cards and phones.
+    iban = space.join(["KZ86", "125K", "ZT50", "0410", "0100"])
+    card = space.join(["4111", "1111", "1111", "1111"])
+    phone = space.join(["8", "701", "123", "45", "67"])
+    assert normalise("iban", iban).value == "KZ86125KZT5004100100"
+    assert normalise("card", card).value == "4111111111111111"
+    assert normalise("phone", phone).value == "+77011234567"
+    assert normalise("iban", space + "KZ86125KZT5004100100" + space).value == (
+        "KZ86125KZT5004100100"
+    )
+
+
 @FAST
 @given(
     st.one_of(
@@ -333,6 +399,17 @@ def test_unknown_kinds_are_rejected(kind: str) -> None:
         normalise(kind, "+77011234567")
 
 
+def test_a_value_is_checked_once_and_a_bad_one_every_time() -> None:
+    normalise.cache_clear()
+    first = normalise("phone", "8 701 123 45 67")
+    assert normalise("phone", "8 701 123 45 67") is first
+    assert normalise.cache_info().hits == 1
+    for _ in range(2):  # a refusal is never cached: it must raise every time
+        with pytest.raises(InvalidIdentifier):
+            normalise("phone", "+8 701 000 00 01")
+    assert normalise.cache_info().currsize == 1
+
+
 def test_invalid_identifier_is_a_value_error() -> None:
     assert issubclass(InvalidIdentifier, ValueError)
 
@@ -358,3 +435,53 @@ def test_mask_examples() -> None:
     assert mask("") == ""
     assert mask_key("card:4400430000000004") == "card:" + "*" * 12 + "0004"
     assert mask_key("phone:+77011234567") == "phone:********4567"
+
+
+def _libphonenumber_says(e164: str) -> bool:
+    """The oracle: libphonenumber's own parse, then its validity check."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_valid_number(number) and (
+        phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) == e164
+    )
+
+
+EXAMPLE_NUMBERS = sorted(
+    phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+    for region in phonenumbers.SUPPORTED_REGIONS
+    for kind in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE)
+    if (example := phonenumbers.example_number_for_type(region, kind)) is not None
+)
+
+
+def test_every_countrys_example_numbers_are_accepted_as_libphonenumber_writes_them() -> None:
+    assert len(EXAMPLE_NUMBERS) > 400
+    for e164 in EXAMPLE_NUMBERS:
+        assert _libphonenumber_says(e164), e164
+        assert normalise_phone(e164) == e164
+
+
+@FAST
+@given(
+    st.one_of(
+        st.text(alphabet=string.digits, min_size=1, max_size=15),
+        st.sampled_from(EXAMPLE_NUMBERS).flatmap(
+            # an example number with its last digits changed: mostly still assigned
+            lambda e164: st.text(alphabet=string.digits, min_size=1, max_size=3).map(
+                lambda tail: e164[1 : -len(tail)] + tail
+            )
+        ),
+    )
+)
+def test_numbers_are_accepted_exactly_when_libphonenumber_parses_them_as_valid(
+    digits: str,
+) -> None:
+    assume(digits[0] != "0")
+    e164 = "+" + digits
+    try:
+        accepted = normalise_phone(e164) == e164
+    except InvalidIdentifier:
+        accepted = False
+    assert accepted == _libphonenumber_says(e164)
