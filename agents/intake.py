@@ -41,7 +41,7 @@ async def _transfers(events: list[Any]) -> None:
     identifier_events: list[tuple[str, Event]] = []
     now = time.time()
     for event in events:
-        transfer = await parsed(event, _parse_transfer)
+        transfer = await parsed(event, lambda e: _parse_transfer(e, now))
         if transfer is None:
             continue  # dead-lettered
         identifier_events.append((transfer.recipient.key, TransferIn(transfer)))
@@ -51,15 +51,24 @@ async def _transfers(events: list[Any]) -> None:
     await send_identifier_events(identifier_events)
 
 
-def _parse_transfer(event: Any) -> Transfer:
-    return parse_transfer(event.value, settings.max_record_bytes)
+def _parse_transfer(event: Any, now: float) -> Transfer:
+    return parse_transfer(event.value, settings.max_record_bytes, now=now)
 
 
 async def _report(event: Any) -> None:
     report = parse_report(
-        event.value, settings.report_keys, settings.bank_directory, settings.max_record_bytes
+        event.value,
+        settings.report_keys,
+        settings.bank_directory,
+        settings.max_record_bytes,
+        now=time.time(),
     )
-    await topics.report_events.send(key=report.report_id.encode(), value=dump_report_event(report))
+    # The police system's own record goes along, for the registry's dead letters (a revoke
+    # of an unknown report, a reused report id).
+    origin = (source_of(event.message), event.value)
+    await topics.report_events.send(
+        key=report.report_id.encode(), value=dump_report_event(report, origin)
+    )
     metrics.RECORDS.labels(settings.topics.reports, "accepted").inc()
 
 

@@ -6,6 +6,7 @@ the dead letter and only then lets the offset be committed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -16,7 +17,7 @@ from antifraud.core.identifiers import Identifier, InvalidIdentifier, normalise
 from antifraud.core.names import DeadLetterCode
 from antifraud.core.records import Ack, Report, ReportedAccount, Transfer
 from antifraud.core.signatures import verify_report
-from antifraud.core.timestamps import parse_rfc3339
+from antifraud.core.timestamps import check_event_time, parse_rfc3339
 from antifraud.schemas import JsonSchemaError, describe, validator
 
 DEFAULT_MAX_RECORD_BYTES = 1024 * 1024
@@ -63,6 +64,36 @@ def _timestamp(data: Mapping[str, Any], field: str) -> float:
         ) from None
 
 
+def _event_time(data: Mapping[str, Any], field: str, now: float) -> float:
+    """A `created_at` or `reported_at`: a valid timestamp, not before 2000, not in the future."""
+    seconds = _timestamp(data, field)
+    try:
+        check_event_time(seconds, now)
+    except ValueError as exc:
+        raise Rejected(DeadLetterCode.SCHEMA_VIOLATION, f"{field}: {exc}") from None
+    return seconds
+
+
+def _as_signed(raw: bytes) -> dict[str, Any]:
+    """The record as the stdlib reads it, for the signature check only.
+
+    orjson reads an integer beyond 64 bits as a float, so the canonical JSON would write
+    `1.8446744073709552e+19` where the police system signed `18446744073709551616`; the
+    stdlib keeps every integer exact. Only called once orjson accepted the bytes as a UTF-8
+    JSON object, so this reads the same object.
+    """
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (RecursionError, ValueError):
+        # Nested deeper than the stdlib reads: nobody could have signed it with the stdlib.
+        raise Rejected(
+            DeadLetterCode.BAD_SIGNATURE, "signature malformed (cannot be canonicalised)"
+        ) from None
+    if not isinstance(data, dict):  # pragma: no cover - orjson already said it is an object
+        raise Rejected(DeadLetterCode.INVALID_JSON, "expected a JSON object")
+    return data
+
+
 def _identifier(data: Mapping[str, Any], where: str) -> Identifier:
     try:
         return normalise(data["kind"], data["value"])
@@ -70,10 +101,13 @@ def _identifier(data: Mapping[str, Any], where: str) -> Identifier:
         raise Rejected(DeadLetterCode.INVALID_IDENTIFIER, f"{where}.{exc}") from None
 
 
-def parse_transfer(raw: bytes | None, max_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> Transfer:
+def parse_transfer(
+    raw: bytes | None, max_bytes: int = DEFAULT_MAX_RECORD_BYTES, *, now: float
+) -> Transfer:
+    """`now` is the platform's clock when the record is read (`created_at` may not pass it)."""
     data = decode_object(raw, max_bytes)
     _validate("transfer", data)
-    created_at = _timestamp(data, "created_at")
+    created_at = _event_time(data, "created_at", now)
     sender = data["sender"]
     recipient = data["recipient"]
     return Transfer(
@@ -96,15 +130,20 @@ def parse_report(
     keys: Mapping[str, bytes],
     directory: BankDirectory,
     max_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+    *,
+    now: float,
 ) -> Report:
+    """`now` is the platform's clock when the record is read (`reported_at` may not pass it)."""
     data = decode_object(raw, max_bytes)
     _validate("report", data)
     # The signature is checked before anything in the report is trusted or normalised:
     # a forged report must not even reach the identifier checks' error messages.
-    verdict = verify_report(data, keys)
-    if not verdict.ok:
-        raise Rejected(DeadLetterCode.BAD_SIGNATURE, f"signature {verdict.reason}")
-    reported_at = _timestamp(data, "reported_at")
+    if keys:
+        assert raw is not None  # decode_object refused None
+        verdict = verify_report(_as_signed(raw), keys)
+        if not verdict.ok:
+            raise Rejected(DeadLetterCode.BAD_SIGNATURE, f"signature {verdict.reason}")
+    reported_at = _event_time(data, "reported_at", now)
     accounts = []
     for index, account in enumerate(data.get("accounts") or ()):
         identifier = _identifier(account, f"accounts[{index}]")

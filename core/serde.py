@@ -181,19 +181,38 @@ def load_state(raw: bytes | None) -> IdentifierState:
 # ---------------------------------------------------------------------------- report events
 
 
-def dump_report_event(report: Report) -> bytes:
-    """A validated report for the registry, keyed by report id; accounts by identifier key."""
-    return orjson.dumps(
-        {
-            "report_id": report.report_id,
-            "action": report.action,
-            "fraud_type": report.fraud_type,
-            "reported_at": report.reported_at,
-            "issuer": report.issuer,
-            "case_number": report.case_number,
-            "accounts": [[a.identifier.key, a.bank_id] for a in report.accounts],
-        }
-    )
+ReportOrigin = tuple[dict[str, Any], bytes | None]
+"""The police system's own record: its source (topic, partition, offset, key) and bytes."""
+
+
+def dump_report_event(report: Report, origin: ReportOrigin | None = None) -> bytes:
+    """A validated report for the registry, keyed by report id; accounts by identifier key.
+
+    With `origin`, the record it came from goes along, so the registry can dead-letter it
+    (`unknown_report`, `duplicate_report`), as the ledger does an ack (`src`, `payload`).
+    """
+    body: dict[str, Any] = {
+        "report_id": report.report_id,
+        "action": report.action,
+        "fraud_type": report.fraud_type,
+        "reported_at": report.reported_at,
+        "issuer": report.issuer,
+        "case_number": report.case_number,
+        "accounts": [[a.identifier.key, a.bank_id] for a in report.accounts],
+    }
+    if origin is not None:
+        source, raw = origin
+        body["src"] = source
+        body["payload"], body["payload_encoding"] = payload_text(raw)
+    return orjson.dumps(body)
+
+
+def load_report_origin(raw: bytes) -> ReportOrigin | None:
+    """The record a report event came from; None for an event written without it."""
+    data = orjson.loads(raw)
+    if "src" not in data:
+        return None
+    return data["src"], payload_bytes(data["payload"], data["payload_encoding"])
 
 
 def load_report_event(raw: bytes) -> Report:

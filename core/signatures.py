@@ -119,9 +119,9 @@ def verify_report(report: Mapping[str, Any], keys: Mapping[str, bytes]) -> Signa
 
     try:
         expected = _hmac_hex(report, secret)
-    except (TypeError, ValueError):
-        # Not JSON-serialisable (e.g. a lone surrogate, non-string keys): nobody could have
-        # signed these bytes, so it cannot verify.
+    except (TypeError, ValueError, RecursionError):
+        # Not JSON-serialisable (e.g. a lone surrogate, non-string keys, nested deeper than
+        # the stdlib writes): nobody could have signed these bytes, so it cannot verify.
         return SignatureVerdict(ok=False, reason="malformed", key_id=key_id)
 
     # Constant-time comparison so response timing does not leak how many leading hex digits

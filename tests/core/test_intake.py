@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import orjson
@@ -11,15 +13,28 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from antifraud.core import intake
 from antifraud.core.bank_directory import BankDirectory
 from antifraud.core.identifiers import Identifier
-from antifraud.core.intake import Rejected, parse_ack, parse_report, parse_transfer
+from antifraud.core.intake import Rejected, parse_ack
+from antifraud.core.records import Report, Transfer
 from antifraud.core.signatures import sign_report
-from antifraud.core.timestamps import parse_rfc3339
+from antifraud.core.timestamps import format_rfc3339, parse_rfc3339
 from tests.core.strategies import FAST, json_values
 
 DIRECTORY = BankDirectory.load()
 KEYS = {"almaty-1": b"first secret", "astana-1": "екінші құпия".encode()}
+# The platform's clock in these tests: an hour after the contract's transfer was created.
+NOW = parse_rfc3339("2026-11-29T10:00:00Z")
+
+
+def parse_transfer(data: bytes | None, *args: Any, now: float = NOW) -> Transfer:
+    return intake.parse_transfer(data, *args, now=now)
+
+
+def parse_report(data: bytes | None, *args: Any, now: float = NOW) -> Report:
+    return intake.parse_report(data, *args, now=now)
+
 
 CONTRACT_TRANSFER: dict[str, Any] = {
     "transfer_id": "T-000123",
@@ -333,6 +348,90 @@ def test_ack_schema_violations(path: str, value: Any) -> None:
     assert rejected_code(parse_ack, raw(changed(CONTRACT_ACK, path, value))) == "schema_violation"
 
 
+# ---------------------------------------------------------------------------- event times
+
+
+def with_time(name: str, stamp: str) -> tuple[Any, bytes]:
+    """The contract's transfer or report with its event time set to `stamp`, and its parser."""
+    if name == "transfer":
+        return parse_transfer, raw(changed(CONTRACT_TRANSFER, "created_at", stamp))
+    return report_parser(), raw(changed(CONTRACT_REPORT, "reported_at", stamp))
+
+
+@pytest.mark.parametrize("name", ["transfer", "report"])
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "9999-12-31T23:59:59-01:00",  # UTC year 10000: broke every later report on its account
+        "0001-01-01T00:00:00+01:00",  # UTC year 0
+        "9999-12-31T23:59:59Z",
+        "1999-12-31T23:59:59Z",  # before 2000
+        "1970-01-01T00:00:00Z",
+        "2026-11-29T10:05:01Z",  # 5 minutes and 1 second ahead of the platform's clock
+        "2026-11-29T15:05:01+05:00",  # the same instant, written in Almaty time
+        "2026-12-03T14:00:00Z",  # a report dated 100 h ahead turned off every hold
+    ],
+)
+def test_event_times_out_of_bounds_are_schema_violations(name: str, stamp: str) -> None:
+    parse, data = with_time(name, stamp)
+    with pytest.raises(Rejected) as caught:
+        parse(data)
+    assert caught.value.code == "schema_violation"
+    assert caught.value.message.startswith("created_at" if name == "transfer" else "reported_at")
+
+
+@pytest.mark.parametrize("name", ["transfer", "report"])
+@pytest.mark.parametrize(
+    "stamp", ["2000-01-01T00:00:00Z", "2026-11-29T10:05:00Z", "2026-11-29T15:05:00+05:00"]
+)
+def test_event_times_at_the_bounds_are_accepted(name: str, stamp: str) -> None:
+    parse, data = with_time(name, stamp)
+    assert parse(data)
+
+
+@FAST
+@given(
+    st.floats(min_value=-62_135_596_800.0, max_value=253_402_300_799.0),
+    st.integers(min_value=-23 * 60, max_value=23 * 60),
+)
+def test_an_event_time_is_accepted_exactly_when_it_is_within_the_bounds(
+    seconds: float, offset_minutes: int
+) -> None:
+    stamp = format_rfc3339(seconds)
+    if offset_minutes:
+        # The same instant written with another offset.
+        utc = datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(UTC)
+        zone = timezone(timedelta(minutes=offset_minutes))
+        try:
+            stamp = utc.astimezone(zone).isoformat(timespec="milliseconds")
+        except OverflowError:
+            return  # not writable with that offset at all
+    instant = parse_rfc3339(format_rfc3339(seconds))
+    within = parse_rfc3339("2000-01-01T00:00:00Z") <= instant <= NOW + 300
+    for name in ("transfer", "report"):
+        parse, data = with_time(name, stamp)
+        try:
+            parse(data)
+            accepted = True
+        except Rejected as exc:
+            assert exc.code == "schema_violation"
+            accepted = False
+        assert accepted == within, (name, stamp)
+
+
+def test_the_clock_bound_moves_with_now() -> None:
+    data = raw(changed(CONTRACT_TRANSFER, "created_at", "2026-12-03T14:00:00Z"))
+    with pytest.raises(Rejected):
+        parse_transfer(data)
+    later = parse_rfc3339("2026-12-03T13:56:00Z")
+    assert parse_transfer(data, now=later).created_at == parse_rfc3339("2026-12-03T14:00:00Z")
+
+
+def test_an_ack_time_outside_years_1_to_9999_in_utc_is_a_schema_violation() -> None:
+    data = raw(changed(CONTRACT_ACK, "at", "9999-12-31T23:59:59-01:00"))
+    assert rejected_code(parse_ack, data) == "schema_violation"
+
+
 # ---------------------------------------------------------------------------- invalid_identifier
 
 
@@ -418,6 +517,25 @@ def test_bad_signatures_are_rejected_when_keys_are_configured() -> None:
 def test_a_forged_report_is_rejected_before_its_identifiers_are_checked() -> None:
     forged = changed(CONTRACT_REPORT, "accounts.0.value", "not a phone")
     assert rejected_code(report_parser(KEYS), raw(forged)) == "bad_signature"
+
+
+@pytest.mark.parametrize(
+    "number", [2**64, 2**64 + 1, 10**30, -(2**63) - 1, -(10**40), 2**63, 2**64 - 1]
+)
+def test_a_signed_report_with_an_integer_beyond_64_bits_verifies(number: int) -> None:
+    # orjson reads such integers as floats; the signed bytes must still be reproduced exactly.
+    report = signed({**CONTRACT_REPORT, "x_case_ref": number, "x_nested": {"n": [number]}})
+    data = json.dumps(report, ensure_ascii=False).encode()
+    assert parse_report(data, KEYS, DIRECTORY).report_id == "R-2026-000042"
+    tampered = data.replace(str(number).encode(), str(number + 1).encode())
+    assert rejected_code(report_parser(KEYS), tampered) == "bad_signature"
+
+
+def test_a_signed_report_nested_deeper_than_the_stdlib_reads_is_a_bad_signature() -> None:
+    deep = b'{"x": ' + b"[" * 1000 + b"]" * 1000 + b"}"
+    report = signed(CONTRACT_REPORT)
+    data = raw(report)[:-1] + b', "x_deep": ' + deep + b"}"
+    assert rejected_code(report_parser(KEYS), data) == "bad_signature"
 
 
 def test_a_signed_revocation_is_accepted() -> None:

@@ -29,6 +29,7 @@ from antifraud.core.serde import (
     load_ledger_event,
     load_report_entry,
     load_report_event,
+    load_report_origin,
     payload_bytes,
     payload_text,
 )
@@ -75,6 +76,18 @@ def test_report_events_round_trip(report: Report) -> None:
     raw = dump_report_event(report)
     assert load_report_event(raw) == report
     assert dump_report_event(load_report_event(raw)) == raw
+    assert load_report_origin(raw) is None  # written without its record
+
+
+@FAST
+@given(reports, st.binary(max_size=64) | texts.map(str.encode), st.integers(0, 10**9))
+def test_report_events_carry_their_record_for_dead_letters(
+    report: Report, payload: bytes, offset: int
+) -> None:
+    source = {"topic": "antifraud.reports", "partition": 3, "offset": offset, "key": "R-1"}
+    raw = dump_report_event(report, (source, payload))
+    assert load_report_event(raw) == report
+    assert load_report_origin(raw) == (source, payload)
 
 
 @FAST

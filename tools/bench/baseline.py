@@ -86,13 +86,14 @@ async def run_baseline(
             if batches and first is None:
                 first, cpu = time.monotonic(), own_cpu_seconds()
             sends = []
+            now = time.time()
             for tp, records in batches.items():
                 for record in records:
                     if record.offset >= end[tp.partition]:
                         continue
                     remaining -= 1
                     try:
-                        parsed = parse_transfer(record.value, limit)
+                        parsed = parse_transfer(record.value, limit, now=now)
                     except Rejected:
                         rejected += 1
                         continue

@@ -91,7 +91,7 @@ def watch_list(reports: Sequence[tuple[bytes, bytes]]) -> dict[str, str]:
     """What the baseline looks recipients up in: normalised identifier key -> bank."""
     watched: dict[str, str] = {}
     for _, raw in reports:
-        parsed = parse_report(raw, settings.report_keys, settings.bank_directory)
+        parsed = parse_report(raw, settings.report_keys, settings.bank_directory, now=time.time())
         for account in parsed.accounts:
             watched[account.identifier.key] = account.bank_id or ""
     return watched

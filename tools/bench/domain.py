@@ -29,7 +29,7 @@ from antifraud.tools.bench.measure import own_cpu_seconds
 def domain_work(transfers: Sequence[bytes], db: Any, policy: Policy, now: float) -> None:
     get, put = db.get, db.put
     for raw in transfers:
-        transfer = parse_transfer(raw)
+        transfer = parse_transfer(raw, now=now)
         for key, event in (
             (transfer.recipient.key, TransferIn(transfer)),
             (transfer.sender.key, TransferOut(transfer)),

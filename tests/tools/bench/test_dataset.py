@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import orjson
 
 from antifraud.core.intake import parse_transfer
@@ -16,7 +18,7 @@ def test_hits_pay_reported_accounts_and_owe_one_hold_per_bank() -> None:
     owed = 0
     hits = 0
     for _, raw in data.transfers:
-        transfer = parse_transfer(raw)
+        transfer = parse_transfer(raw, now=time.time())
         if transfer.recipient.key in data.watched:
             hits += 1
             owed += 1 if transfer.bank_id == transfer.recipient_bank else 2
