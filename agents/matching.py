@@ -39,16 +39,19 @@ identifier_rows = DirectTable(
 )
 
 
-async def _store(key: bytes, state: IdentifierState) -> None:
+async def _store(key: bytes, state: IdentifierState, now: float) -> None:
     if state.is_empty():
         await identifier_rows.set(key, None)
         return
     inflight = len(state.inflight)
-    row, forgotten = dump_state_within(state)
-    if forgotten:
-        metrics.TRANSFERS_FORGOTTEN.inc(forgotten)
+    row = dump_state_within(state, now)
+    if row.transfers_forgotten:
+        metrics.TRANSFERS_FORGOTTEN.inc(row.transfers_forgotten)
+    if row.commands_forgotten:
+        metrics.COMMANDS_FORGOTTEN.inc(row.commands_forgotten)
+    if inflight != len(state.inflight):
         metrics.INFLIGHT_TRANSFERS.dec(inflight - len(state.inflight))
-    await identifier_rows.set(key, row)
+    await identifier_rows.set(key, row.raw)
 
 
 @app.agent(topics.identifier_events)
@@ -62,7 +65,7 @@ async def _match_bundle(event: Any) -> None:
     states: dict[str, IdentifierState] = {}
     commands: list[dict[str, Any]] = []
     follow_ups: list[tuple[str, Event]] = []
-    watched_delta = inflight_delta = forgotten = 0
+    watched_delta = inflight_delta = forgotten = commands_forgotten = 0
     for identifier_key, identifier_event in load_bundle(event.value):
         state = states.get(identifier_key)
         if state is None:
@@ -81,14 +84,17 @@ async def _match_bundle(event: Any) -> None:
         inflight_delta += outcome.inflight_delta
         if outcome.forgotten:
             forgotten += outcome.forgotten
-            _say_forgotten(identifier_key, now)
+            _say_forgotten("transfers", identifier_key, now)
+        if outcome.commands_forgotten:
+            commands_forgotten += outcome.commands_forgotten
+            _say_forgotten("commands", identifier_key, now)
     deliveries = []
     for command in commands:
         deliveries += await issue_command(command, now)
     deliveries += await send_identifier_events(follow_ups)
     await delivered(deliveries)  # before the state that records them: see streams/emit.py
     for identifier_key, state in states.items():
-        await _store(identifier_key.encode(), state)
+        await _store(identifier_key.encode(), state, now)
     identifier_rows.persist_offsets()
     if watched_delta:
         metrics.WATCHED_IDENTIFIERS.inc(watched_delta)
@@ -96,25 +102,31 @@ async def _match_bundle(event: Any) -> None:
         metrics.INFLIGHT_TRANSFERS.inc(inflight_delta)
     if forgotten:
         metrics.TRANSFERS_FORGOTTEN.inc(forgotten)
+    if commands_forgotten:
+        metrics.COMMANDS_FORGOTTEN.inc(commands_forgotten)
 
 
 _FORGETTING_SAID_EVERY = 3600.0
-_forgetting_said_at: dict[str, float] = {}
+_forgetting_said_at: dict[tuple[str, str], float] = {}
 
 
-def _say_forgotten(identifier_key: str, now: float) -> None:
-    """Name (masked) the account whose transfers are forgotten: once an hour per account,
-    since a busy account at the bound forgets one with every new transfer."""
-    said_at = _forgetting_said_at.get(identifier_key)
+def _say_forgotten(what: str, identifier_key: str, now: float) -> None:
+    """Name (masked) the account whose transfers or hold records are forgotten: once an hour
+    per account, since a busy account at the bound forgets one with every new transfer."""
+    said_at = _forgetting_said_at.get((what, identifier_key))
     if said_at is not None and now - said_at < _FORGETTING_SAID_EVERY:
         return
     if len(_forgetting_said_at) > 10_000:
         _forgetting_said_at.clear()
-    _forgetting_said_at[identifier_key] = now
+    _forgetting_said_at[(what, identifier_key)] = now
+    policy = settings.policy
     log.warning(
-        "event=transfers_forgotten identifier=%s bound=%d",
+        "event=%s_forgotten identifier=%s bound=%d",
+        what,
         mask_key(identifier_key),
-        settings.policy.max_transfers_per_identifier,
+        policy.max_transfers_per_identifier
+        if what == "transfers"
+        else policy.max_commands_per_identifier,
     )
 
 

@@ -26,9 +26,11 @@ from antifraud.core.commands import (
     release_command,
     transfer_reference,
 )
+from antifraud.core.hold_records import forget_holds
 from antifraud.core.names import CommandType, TransferStatus
 from antifraud.core.policy import Policy
 from antifraud.core.records import Transfer
+from antifraud.core.timestamps import parse_rfc3339
 from antifraud.core.transfer_rows import TransferRows
 
 # ---------------------------------------------------------------------------- events
@@ -88,6 +90,8 @@ class ActiveCommand:
     bank_id: str
     hop: int
     transfer: dict[str, str] | None = None
+    # when it lapses by itself (None: recorded before this was kept; it never lapses here)
+    expires_at: float | None = None
 
 
 @dataclass(slots=True)
@@ -133,6 +137,8 @@ class Outcome:
     inflight_delta: int = 0
     # transfers forgotten before their time because the identifier had too many (policy)
     forgotten: int = 0
+    # live holds forgotten (too many, policy): they lapse by `expires_at`, never released
+    commands_forgotten: int = 0
 
     def follow_up_events(self) -> list[tuple[str, Event]]:
         """The forwards as (identifier key, event) pairs for the identifier-keyed stream."""
@@ -161,6 +167,7 @@ def apply(
         _on_watch(state, identifier_key, event, now, policy, outcome)
     else:
         _on_revoke(state, identifier_key, event.report_id, now, outcome)
+    outcome.commands_forgotten = forget_holds(state, now, policy.max_commands_per_identifier)
     outcome.watched_delta = int(state.watched) - int(was_watched)
     outcome.inflight_delta = len(state.inflight) - inflight_before
     return outcome
@@ -195,6 +202,7 @@ def _on_transfer_in(
     _remember(state.inflight, transfer, policy, outcome)
     if state.watched:
         _learn_bank(state, identifier_key, transfer.recipient_bank, now, policy, outcome)
+        # Forward: it arrived while watched, so it is held whatever its `created_at` says.
         _hold(state, identifier_key, transfer, now, policy, outcome)
 
 
@@ -236,9 +244,13 @@ def _on_watch(
     known = {watch.bank_id} if watch.bank_id else set()
     known.update(state.inflight.recipient_banks())
     state.banks = sorted(known.union(state.banks))
-    # Look-back: transfers already in flight to this identifier.
+    # Look-back: transfers already in flight to it, created within the window before the
+    # earliest live report (or before now: a report dated ahead cannot move the window).
+    earliest = min(s.reported_at for s in state.supports.values())
+    window_start = min(earliest, now) - policy.lookback_seconds
     for transfer in state.inflight.transfers():
-        _hold(state, identifier_key, transfer, now, policy, outcome)
+        if transfer.created_at >= window_start:
+            _hold(state, identifier_key, transfer, now, policy, outcome)
     _freeze_everywhere(state, identifier_key, now, policy, outcome)
     # Follow the money that already left, before or after the report.
     for transfer in state.outflows.transfers():
@@ -278,9 +290,6 @@ def _hold(
 ) -> None:
     if transfer.status != TransferStatus.INITIATED or policy.is_carved_out(transfer.purpose):
         return
-    window_start = min(s.reported_at for s in state.supports.values()) - policy.lookback_seconds
-    if transfer.created_at < window_start:
-        return
     targets = [transfer.recipient_bank]
     if transfer.bank_id != transfer.recipient_bank:
         targets.append(transfer.bank_id)
@@ -291,12 +300,9 @@ def _hold(
         command = hold_command(
             command_id, bank_id, transfer, state.supports, identifier_key, now, policy
         )
+        reference, expires_at = transfer_reference(transfer), parse_rfc3339(command["expires_at"])
         state.commands[command_id] = ActiveCommand(
-            command_id,
-            CommandType.HOLD_TRANSFER,
-            bank_id,
-            command["hop"],
-            transfer_reference(transfer),
+            command_id, CommandType.HOLD_TRANSFER, bank_id, command["hop"], reference, expires_at
         )
         outcome.commands.append(command)
 
@@ -338,8 +344,9 @@ def _freeze_everywhere(
         command = freeze_command(
             command_id, bank_id, limit, state.supports, identifier_key, now, policy
         )
+        expires_at = parse_rfc3339(command["expires_at"])
         state.commands[command_id] = ActiveCommand(
-            command_id, CommandType.FREEZE_ACCOUNT, bank_id, command["hop"]
+            command_id, CommandType.FREEZE_ACCOUNT, bank_id, command["hop"], None, expires_at
         )
         outcome.commands.append(command)
 

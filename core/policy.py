@@ -23,7 +23,9 @@ class Policy:
     max_transfers_per_identifier: bound on the transfers one identifier's state remembers,
         in flight to it and sent from it (each), so the state of a very busy account stays
         cheap to read and write and far below the changelog's 1 MB record limit; beyond it
-        the oldest are forgotten (`antifraud_transfers_forgotten_total`).
+        the oldest are forgotten (`antifraud_transfers_forgotten_total`). The same bound,
+        doubled (a transfer between two banks gets two holds), limits the commands one
+        identifier remembers for release: see `max_commands_per_identifier`.
     """
 
     lookback_seconds: float = 72 * 3600.0
@@ -38,6 +40,17 @@ class Policy:
         if self.max_transfers_per_identifier < 1:
             # 0 would forget every transfer at once: no look-back, no money followed.
             raise ValueError("max_transfers_per_identifier must be at least 1")
+
+    @property
+    def max_commands_per_identifier(self) -> int:
+        """Commands one identifier's state remembers so a revocation can release them.
+
+        Beyond it the oldest holds are forgotten and lapse by their `expires_at`
+        (`antifraud_commands_forgotten_total`); freezes are always kept. The row of a
+        watched account that receives thousands of transfers stays far below the
+        changelog's record limit.
+        """
+        return 2 * self.max_transfers_per_identifier
 
     def is_carved_out(self, purpose: str | None) -> bool:
         return purpose is not None and purpose in self.carve_out_purposes

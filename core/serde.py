@@ -20,10 +20,12 @@ The formats, each as `dump_x`/`load_x` (where written / where read):
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
+from antifraud.core.hold_records import forget_holds
 from antifraud.core.identifiers import Identifier
 from antifraud.core.ledger import AckReceived, CommandIssued, LedgerEntry, LedgerEvent, ResendDue
 from antifraud.core.matching import (
@@ -36,6 +38,7 @@ from antifraud.core.matching import (
     TransferOut,
     Watch,
 )
+from antifraud.core.names import CommandType
 from antifraud.core.records import Ack, Report, ReportedAccount
 from antifraud.core.reports import ReportEntry
 from antifraud.core.transfer_rows import TransferRows, transfer_from_json, transfer_to_json
@@ -125,7 +128,7 @@ def dump_state(state: IdentifierState) -> bytes:
             "i": state.inflight.rows(),
             "o": state.outflows.rows(),
             "c": [
-                [c.command_id, c.type, c.bank_id, c.hop, c.transfer]
+                [c.command_id, c.type, c.bank_id, c.hop, c.transfer, c.expires_at]
                 for c in state.commands.values()
             ],
             "sp": state.spread,
@@ -140,24 +143,36 @@ def dump_state(state: IdentifierState) -> bytes:
 STATE_ROW_LIMIT_BYTES = 900_000
 
 
-def dump_state_within(
-    state: IdentifierState, limit: int = STATE_ROW_LIMIT_BYTES
-) -> tuple[bytes, int]:
-    """`dump_state`, forgetting the oldest remembered transfers until the row fits `limit`.
+@dataclass(frozen=True, slots=True)
+class StateRow:
+    """A state's row, and what was forgotten to make it fit."""
 
-    With `Policy.max_transfers_per_identifier` a row stays far below it; only transfers with
-    pathological fields (128-character ids made of escaped characters) get here. Returns the
-    row and how many transfers were forgotten for it.
+    raw: bytes
+    transfers_forgotten: int = 0
+    commands_forgotten: int = 0
+
+
+def dump_state_within(
+    state: IdentifierState, now: float, limit: int = STATE_ROW_LIMIT_BYTES
+) -> StateRow:
+    """`dump_state`, forgetting the oldest remembered transfers, then the oldest hold records,
+    until the row fits `limit`.
+
+    With the policy's bounds on transfers and holds a row stays far below it; only records
+    with pathological fields (128-character ids made of escaped characters) get here.
     """
     raw = dump_state(state)
-    forgotten = 0
+    transfers = commands = 0
     while len(raw) > limit:
         larger = max(state.inflight, state.outflows, key=len)
-        if not larger:
+        if larger:
+            transfers += larger.keep_newest(len(larger) * 9 // 10)
+        elif any(c.type == CommandType.HOLD_TRANSFER for c in state.commands.values()):
+            commands += forget_holds(state, now, len(state.commands) * 9 // 10)
+        else:
             break  # nothing left to forget; the send will fail and say so
-        forgotten += larger.keep_newest(len(larger) * 9 // 10)
         raw = dump_state(state)
-    return raw, forgotten
+    return StateRow(raw, transfers, commands)
 
 
 def load_state(raw: bytes | None) -> IdentifierState:

@@ -54,6 +54,9 @@ def transfer_from_json(row: list[Any]) -> Transfer:
     )
 
 
+_NEVER = float("inf")
+
+
 def _key_of(row: list[Any]) -> str:
     return f"{row[0]}/{row[1]}"  # as Transfer.key
 
@@ -61,15 +64,21 @@ def _key_of(row: list[Any]) -> str:
 class TransferRows:
     """Transfers by `Transfer.key`, in the order they were remembered."""
 
-    __slots__ = ("_rows",)
+    __slots__ = ("_oldest", "_rows")
 
     def __init__(self, transfers: Iterable[Transfer] = ()) -> None:
         self._rows: dict[str, list[Any]] = {t.key: transfer_to_json(t) for t in transfers}
+        # No row was created before this (a lower bound, exact after a prune): `prune` runs on
+        # every event, and most events find nothing to forget without reading every row.
+        self._oldest = min((row[_CREATED_AT] for row in self._rows.values()), default=_NEVER)
 
     @classmethod
     def from_rows(cls, rows: Iterable[list[Any]]) -> TransferRows:
         remembered = cls()
         remembered._rows = {_key_of(row): row for row in rows}
+        remembered._oldest = min(
+            (row[_CREATED_AT] for row in remembered._rows.values()), default=_NEVER
+        )
         return remembered
 
     def rows(self) -> list[list[Any]]:
@@ -80,6 +89,7 @@ class TransferRows:
         key = transfer.key
         new = key not in self._rows
         self._rows[key] = transfer_to_json(transfer)
+        self._oldest = min(self._oldest, transfer.created_at)
         return new
 
     def discard(self, key: str) -> bool:
@@ -88,9 +98,12 @@ class TransferRows:
 
     def prune(self, horizon: float) -> int:
         """Forget the transfers created before `horizon`; how many there were."""
+        if horizon <= self._oldest:
+            return 0
         stale = [key for key, row in self._rows.items() if row[_CREATED_AT] < horizon]
         for key in stale:
             del self._rows[key]
+        self._oldest = min((row[_CREATED_AT] for row in self._rows.values()), default=_NEVER)
         return len(stale)
 
     def keep_newest(self, limit: int) -> int:

@@ -80,6 +80,13 @@ TRANSFERS_FORGOTTEN = Counter(
     "more than ANTIFRAUD_MAX_TRANSFERS_PER_IDENTIFIER in flight to it or sent from it",
     registry=REGISTRY,
 )
+COMMANDS_FORGOTTEN = Counter(
+    "antifraud_commands_forgotten_total",
+    "Live holds an identifier's state forgot before they lapsed, so a revocation cannot "
+    "release them (they lapse by their expires_at): the identifier had more than twice "
+    "ANTIFRAUD_MAX_TRANSFERS_PER_IDENTIFIER holds",
+    registry=REGISTRY,
+)
 HELD_TENGE = Counter(
     "antifraud_held_amount_tenge_total",
     "Amounts banks report held (acks with status applied)",

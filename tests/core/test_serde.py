@@ -21,6 +21,7 @@ from antifraud.core.matching import (
 from antifraud.core.policy import Policy
 from antifraud.core.records import Transfer
 from antifraud.core.serde import (
+    StateRow,
     dump_bundle,
     dump_bundle_item,
     dump_event,
@@ -68,6 +69,7 @@ def states(draw: st.DrawFn) -> IdentifierState:
             draw(banks),
             draw(st.integers(0, 5)),
             transfer,
+            draw(st.none() | timestamps),
         )
     inflight = TransferRows(draw(st.lists(transfers, max_size=3)))
     outflows = TransferRows(draw(st.lists(transfers, max_size=3)))
@@ -94,6 +96,14 @@ def test_states_round_trip(state: IdentifierState) -> None:
     raw = dump_state(state)
     assert load_state(raw) == state
     assert dump_state(load_state(raw)) == raw
+
+
+def test_a_command_row_written_before_expires_at_was_kept_still_loads() -> None:
+    state = IdentifierState(banks=["HSBKKZKX"])
+    state.commands["ab" * 16] = ActiveCommand("ab" * 16, "freeze_account", "HSBKKZKX", 0, None, T0)
+    rows = orjson.loads(dump_state(state))
+    rows["c"] = [row[:5] for row in rows["c"]]
+    assert load_state(orjson.dumps(rows)).commands["ab" * 16].expires_at is None
 
 
 def test_missing_state_is_a_fresh_state() -> None:
@@ -148,10 +158,12 @@ def test_a_state_row_too_large_for_the_changelog_forgets_its_oldest_transfers() 
     )
     assert len(dump_state(state)) > 1_500_000
 
-    row, forgotten = dump_state_within(state, 900_000)
+    within = dump_state_within(state, T0, 900_000)
+    row, forgotten = within.raw, within.transfers_forgotten
 
     assert 800_000 < len(row) <= 900_000
     assert forgotten == 2_000 - len(state.outflows) > 0
+    assert within.commands_forgotten == 0
     assert load_state(row) == state
     newest = sorted(state.outflows, key=lambda k: k[-8:])
     assert newest[0].endswith(f"{2_000 - len(state.outflows):08d}")  # the oldest went first
@@ -159,7 +171,7 @@ def test_a_state_row_too_large_for_the_changelog_forgets_its_oldest_transfers() 
 
 def test_a_state_row_that_fits_is_written_whole() -> None:
     state = IdentifierState(banks=["HSBKKZKX"], epoch=3)
-    assert dump_state_within(state, 900_000) == (dump_state(state), 0)
+    assert dump_state_within(state, T0, 900_000) == StateRow(dump_state(state), 0, 0)
 
 
 # ---------------------------------------------------------------------------- bundles

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import orjson
+from hypothesis import given
+from hypothesis import strategies as st
 
 from antifraud.core.records import Transfer
 from antifraud.core.transfer_rows import TransferRows, transfer_from_json, transfer_to_json
-from tests.core.strategies import T0, iban_id, make_transfer, phone_id
+from tests.core.strategies import FAST, T0, iban_id, make_transfer, phone_id
 
 SENDER = iban_id("722", 1)
 RECIPIENT = phone_id(1_234_567)
@@ -64,3 +66,34 @@ def test_rows_round_trip_through_json() -> None:
     restored = TransferRows.from_rows(orjson.loads(orjson.dumps(rows.rows())))
     assert restored == rows
     assert restored.transfers() == rows.transfers()
+
+
+@FAST
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["put", "discard", "prune", "keep"]), st.integers(0, 20)),
+        max_size=40,
+    )
+)
+def test_prune_forgets_exactly_what_a_full_scan_would(ops: list[tuple[str, int]]) -> None:
+    # `prune` skips the scan while nothing can be older than the horizon: never wrongly.
+    rows = TransferRows()
+    model: dict[str, float] = {}
+    for op, n in ops:
+        key = f"CASPKZKA/T-{n % 7}"
+        if op == "put":
+            rows.put(transfer(f"T-{n % 7}", T0 + n))
+            model[key] = T0 + n
+        elif op == "discard":
+            rows.discard(key)
+            model.pop(key, None)
+        elif op == "prune":
+            stale = {k for k, at in model.items() if at < T0 + n}
+            assert rows.prune(T0 + n) == len(stale)
+            model = {k: at for k, at in model.items() if k not in stale}
+        else:
+            rows.keep_newest(n % 4 + 1)
+            model = {k: model[k] for k in rows}
+        assert sorted(rows) == sorted(model)
+    restored = TransferRows.from_rows(rows.rows())
+    assert restored.prune(T0 + 21) == len(model)
