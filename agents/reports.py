@@ -5,11 +5,23 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from antifraud.core.reports import decide
-from antifraud.core.serde import dump_report_entry, load_report_entry, load_report_event
+from antifraud.core.reports import REJECTED_VERDICTS, decide
+from antifraud.core.serde import (
+    dump_report_entry,
+    load_report_entry,
+    load_report_event,
+    load_report_origin,
+)
 from antifraud.streams import topics
-from antifraud.streams.app import app
-from antifraud.streams.emit import audit, delivered, guarded, send_identifier_events
+from antifraud.streams.app import app, settings
+from antifraud.streams.emit import (
+    audit,
+    dead_letter,
+    delivered,
+    guarded,
+    send_identifier_events,
+    source_of,
+)
 
 log = logging.getLogger("antifraud")
 
@@ -28,6 +40,9 @@ async def registry(stream: Any) -> None:
 async def _register(event: Any) -> None:
     report = load_report_event(event.value)
     decision = decide(load_report_entry(report_registry.get(event.key)), report)
+    if decision.verdict in REJECTED_VERDICTS:
+        await _reject(event, decision.verdict, decision.message)
+        return
     # The watches and revocations reach the broker before the registry records the report
     # as handled, or a crash in between would make the replay look like a duplicate.
     await delivered(await send_identifier_events(list(decision.events)))
@@ -53,3 +68,12 @@ async def _register(event: Any) -> None:
             "accounts": len(report.accounts),
         }
     )
+
+
+async def _reject(event: Any, code: str, message: str) -> None:
+    """Dead-letter the police system's own record; the registry keeps nothing of it."""
+    origin = load_report_origin(event.value)
+    if origin is None:  # an event queued by an earlier version, which did not carry it
+        origin = source_of(event.message), event.value
+    source, raw = origin
+    await dead_letter(source, raw, code, message, settings.topics.reports)

@@ -40,6 +40,9 @@ class DeadLetterCode:
     BAD_SIGNATURE: Final = "bad_signature"
     TOO_LARGE: Final = "too_large"
     UNKNOWN_COMMAND: Final = "unknown_command"
+    UNKNOWN_REPORT: Final = "unknown_report"  # a revoke for a report never seen
+    DUPLICATE_REPORT: Final = "duplicate_report"  # a reused report_id with other accounts
+    INVALID_ACK: Final = "invalid_ack"  # an ack that contradicts its command
     # Not a fault of the record: a bug met it. Kept so the record is never lost.
     INTERNAL_ERROR: Final = "internal_error"
     ALL: Final = (
@@ -49,6 +52,9 @@ class DeadLetterCode:
         BAD_SIGNATURE,
         TOO_LARGE,
         UNKNOWN_COMMAND,
+        UNKNOWN_REPORT,
+        DUPLICATE_REPORT,
+        INVALID_ACK,
         INTERNAL_ERROR,
     )
 

@@ -14,6 +14,7 @@ from antifraud.core.records import Report, ReportedAccount
 from antifraud.core.serde import dump_report_event, load_report_entry
 from tests.agents.in_memory import under_test
 
+TOPIC = "antifraud.reports"
 PHONE = Identifier("phone", "+77011234567")
 IBAN = Identifier("iban", "KZ86125KZT5004100100")
 
@@ -87,3 +88,60 @@ def test_a_record_that_is_not_a_report_event_is_dead_lettered_not_lost() -> None
     _source, payload, code, _message, _topic = asyncio.run(scenario())
     assert (payload, code) == (b"not json", "internal_error")
     assert b"R-agent-3" not in reports.report_registry
+
+
+def rejected_run(*events: tuple[bytes, bytes]) -> list[list[Any]]:
+    """Put raw report events through the registry: the dead letters it wrote."""
+
+    async def scenario() -> list[list[Any]]:
+        with (
+            patch.object(reports, "dead_letter", AsyncMock()) as dead_letter,
+            patch.object(reports, "send_identifier_events", AsyncMock(return_value=[])),
+            patch.object(reports, "audit", AsyncMock()),
+        ):
+            async with under_test(reports.registry) as agent:
+                for key, value in events:
+                    await agent.put(value, key=key)
+        return [list(call.args) for call in dead_letter.await_args_list]
+
+    return asyncio.run(scenario())
+
+
+SOURCE = {"topic": "antifraud.reports", "partition": 2, "offset": 41, "key": "R-agent-4"}
+
+
+def test_a_revoke_of_a_report_never_seen_is_dead_lettered_and_remembered_nowhere() -> None:
+    original = b'{"report_id": "R-agent-4", "action": "revoke", "x": "as the police sent it"}'
+    revoke = dump_report_event(report("R-agent-4", "revoke"), (SOURCE, original))
+    letters = rejected_run((b"R-agent-4", revoke))
+    assert letters == [
+        [SOURCE, original, "unknown_report", "report_id R-agent-4 was never reported", TOPIC]
+    ]
+    assert b"R-agent-4" not in reports.report_registry
+    # ...so the real report, arriving later, is acted on.
+    sent, audits = registry_run(report("R-agent-4"))
+    assert [a["verdict"] for a in audits] == ["accepted"] and len(sent[0]) == 2
+
+
+def test_a_reused_report_id_with_other_accounts_is_dead_lettered() -> None:
+    first = dump_report_event(report("R-agent-5"))
+    other = replace(report("R-agent-5"), accounts=(ReportedAccount(PHONE, None),))
+    original = b'{"report_id": "R-agent-5", "accounts": ["other"]}'
+    source = {**SOURCE, "key": "R-agent-5", "offset": 42}
+    letters = rejected_run(
+        (b"R-agent-5", first), (b"R-agent-5", dump_report_event(other, (source, original)))
+    )
+    assert [(letter[0], letter[1], letter[2]) for letter in letters] == [
+        (source, original, "duplicate_report")
+    ]
+    entry = load_report_entry(reports.report_registry[b"R-agent-5"])
+    assert entry is not None and entry.accounts == [[PHONE.key, None], [IBAN.key, "HSBKKZKX"]]
+
+
+def test_an_event_written_without_its_record_is_dead_lettered_as_it_is() -> None:
+    # Queued by a worker from before the report events carried their record.
+    event = dump_report_event(report("R-agent-6", "revoke"))
+    letters = rejected_run((b"R-agent-6", event))
+    assert len(letters) == 1
+    source, payload, code = letters[0][:3]
+    assert (payload, code, source["key"]) == (event, "unknown_report", "R-agent-6")
