@@ -77,18 +77,17 @@ async def _ledger_one(event: Any) -> None:
 async def _on_ack(key: bytes, entry: LedgerEntry | None, received: AckReceived) -> None:
     ack = received.ack
     outcome = record_ack(entry, ack)
-    if outcome.verdict in {"unknown_command", "wrong_bank"}:
-        message = (
-            f"command_id {ack.command_id} was never issued"
-            if outcome.verdict == "unknown_command"
-            else f"command_id {ack.command_id} was not issued to bank {ack.bank_id}"
-        )
+    if outcome.verdict in {"unknown_command", "wrong_bank", "invalid_ack"}:
+        code, message = DeadLetterCode.UNKNOWN_COMMAND, outcome.message
+        if outcome.verdict == "unknown_command":
+            message = f"command_id {ack.command_id} was never issued"
+        elif outcome.verdict == "wrong_bank":
+            message = f"command_id {ack.command_id} was not issued to bank {ack.bank_id}"
+        else:
+            code = DeadLetterCode.INVALID_ACK
+            message = f"command_id {ack.command_id}: {message}"
         await dead_letter(
-            received.source,
-            received.payload,
-            DeadLetterCode.UNKNOWN_COMMAND,
-            message,
-            settings.topics.bank_acks,
+            received.source, received.payload, code, message, settings.topics.bank_acks
         )
         return
     if outcome.verdict == "duplicate" or entry is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from antifraud.core.names import AckStatus
+from antifraud.core.names import AckStatus, CommandType
 from antifraud.core.records import Ack
 
 PENDING = "pending"
@@ -65,10 +65,33 @@ LedgerEvent = CommandIssued | AckReceived | ResendDue
 
 @dataclass(frozen=True, slots=True)
 class AckOutcome:
-    verdict: str  # recorded | duplicate | unknown_command | wrong_bank
+    verdict: str  # recorded | duplicate | unknown_command | wrong_bank | invalid_ack
     held_tenge: float = 0.0
     escaped_tenge: float = 0.0
     latency_seconds: float | None = None
+    message: str = ""  # why, for a dead letter
+
+
+# Commands that hold money, and so the only ones whose acks count money held or escaped.
+_HOLDING = frozenset({CommandType.HOLD_TRANSFER, CommandType.FREEZE_ACCOUNT})
+
+
+def contradiction(command: dict[str, Any], amount_held: int) -> str | None:
+    """Why an ack's `amount_held` contradicts its command (`invalid_ack`), or None.
+
+    A bank cannot hold more than the command asked for (a hold's `amount`, a limited
+    freeze's `amount_limit`), and a release holds nothing. A freeze of a whole account
+    has no ceiling.
+    """
+    kind = command.get("type")
+    if kind == CommandType.RELEASE and amount_held > 0:
+        return f"amount_held {amount_held} on a release"
+    hold = kind == CommandType.HOLD_TRANSFER
+    ceiling = command.get("amount") if hold else command.get("amount_limit")
+    if ceiling is not None and amount_held > int(ceiling):
+        name = "amount" if hold else "amount_limit"
+        return f"amount_held {amount_held} above the command's {name} {int(ceiling)}"
+    return None
 
 
 def record_issue(existing: LedgerEntry | None, command: dict[str, Any], at: float) -> LedgerEntry:
@@ -82,15 +105,19 @@ def record_ack(entry: LedgerEntry | None, ack: Ack) -> AckOutcome:
     if ack.bank_id != entry.bank_id:
         # Only the bank a command was sent to can acknowledge it.
         return AckOutcome("wrong_bank")
+    why = contradiction(entry.command, ack.amount_held)
+    if why is not None:
+        return AckOutcome("invalid_ack", message=why)
     if entry.status != PENDING:
         return AckOutcome("duplicate")
     entry.status = ack.status
     entry.acked_at = ack.at
+    holding = entry.command.get("type") in _HOLDING
     amount = int(entry.command.get("amount", 0))
     held = escaped = 0.0
-    if ack.status == AckStatus.APPLIED:
+    if holding and ack.status == AckStatus.APPLIED:
         held = (ack.amount_held or amount) / MINOR_UNITS_PER_TENGE
-    elif ack.status == AckStatus.TOO_LATE:
+    elif holding and ack.status == AckStatus.TOO_LATE:
         escaped = amount / MINOR_UNITS_PER_TENGE
     return AckOutcome("recorded", held, escaped, max(0.0, ack.at - entry.issued_at))
 

@@ -127,3 +127,30 @@ def test_a_command_within_its_sla_is_not_resent() -> None:
     )
     assert calls.resent == []
     assert entry("c-agent-5").resent is False
+
+
+def test_an_ack_that_contradicts_its_command_is_dead_lettered_invalid_ack() -> None:
+    before = held_tenge("HSBKKZKX")
+    release = {
+        "command_id": "c-agent-7",
+        "type": "release",
+        "bank_id": "HSBKKZKX",
+        "releases": "c-agent-6",
+    }
+    inflated = AckReceived(
+        Ack("c-agent-6", "HSBKKZKX", "applied", 10**15, time.time()), SOURCE, b""
+    )
+    on_release = AckReceived(Ack("c-agent-7", "HSBKKZKX", "applied", 1, time.time()), SOURCE, b"")
+    calls = ledger_run(
+        ("c-agent-6", CommandIssued(hold("c-agent-6"), time.time())),
+        ("c-agent-6", inflated),
+        ("c-agent-7", CommandIssued(release, time.time())),
+        ("c-agent-7", on_release),
+        ("c-agent-7", ack("c-agent-7")),  # its proper ack: recorded, counts no money
+    )
+    dead = [c.args for c in calls.dead_letter.await_args_list]
+    assert [code for _source, _payload, code, *_ in dead] == ["invalid_ack", "invalid_ack"]
+    assert "above the command's amount 50000" in dead[0][3] and "on a release" in dead[1][3]
+    assert entry("c-agent-6").status == "pending"
+    assert entry("c-agent-7").status == "applied"
+    assert held_tenge("HSBKKZKX") == before  # neither the inflated ack nor the release's

@@ -20,6 +20,13 @@ HOLD: dict[str, Any] = {
     "currency": "KZT",
 }
 FREEZE: dict[str, Any] = {"command_id": "ab" * 16, "type": "freeze_account", "bank_id": "CASPKZKA"}
+LIMITED_FREEZE: dict[str, Any] = {**FREEZE, "command_id": "cd" * 16, "amount_limit": 7_000_000}
+RELEASE: dict[str, Any] = {
+    "command_id": "ef" * 16,
+    "type": "release",
+    "bank_id": "HSBKKZKX",
+    "releases": HOLD["command_id"],
+}
 
 
 def ack(
@@ -120,6 +127,87 @@ def test_an_acknowledged_or_unknown_command_is_never_resent() -> None:
     assert not record_resend(None, T0 + 1000, 60)
 
 
+def ack_of(command: dict[str, Any], status: str = "applied", amount_held: int = 0) -> Ack:
+    return ack(
+        status, command["bank_id"], amount_held=amount_held, command_id=command["command_id"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("command", "amount_held", "why"),
+    [
+        (HOLD, 25_000_001, "above the command's amount 25000000"),
+        (HOLD, 10**15, "above the command's amount"),  # inflated the held-money metric
+        (LIMITED_FREEZE, 7_000_001, "above the command's amount_limit 7000000"),
+        (RELEASE, 1, "on a release"),
+        (RELEASE, 25_000_000, "on a release"),
+    ],
+)
+def test_an_ack_that_contradicts_its_command_is_invalid_and_changes_nothing(
+    command: dict[str, Any], amount_held: int, why: str
+) -> None:
+    entry = record_issue(None, command, T0)
+    outcome = record_ack(entry, ack_of(command, amount_held=amount_held))
+    assert outcome.verdict == "invalid_ack" and why in outcome.message
+    assert (outcome.held_tenge, outcome.escaped_tenge) == (0.0, 0.0)
+    assert entry.status == PENDING and entry.acked_at is None
+    # The bank's correct ack still counts afterwards.
+    assert record_ack(entry, ack_of(command)).verdict == "recorded"
+
+
+@pytest.mark.parametrize(
+    ("command", "amount_held"),
+    [(HOLD, 25_000_000), (HOLD, 1), (LIMITED_FREEZE, 7_000_000), (FREEZE, 10**15), (RELEASE, 0)],
+)
+def test_acks_within_their_command_are_recorded(command: dict[str, Any], amount_held: int) -> None:
+    outcome = record_ack(record_issue(None, command, T0), ack_of(command, amount_held=amount_held))
+    assert outcome.verdict == "recorded"
+
+
+@pytest.mark.parametrize("status", ["applied", "too_late"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        RELEASE,
+        {**RELEASE, "amount": 25_000_000},  # even one that names the amount it released
+        {**HOLD, "command_id": "9b" * 16, "type": "return_funds"},  # moves money, holds none
+    ],
+)
+def test_acks_of_commands_that_hold_nothing_never_count_money(
+    command: dict[str, Any], status: str
+) -> None:
+    outcome = record_ack(record_issue(None, command, T0), ack_of(command, status))
+    assert outcome.verdict == "recorded"
+    assert (outcome.held_tenge, outcome.escaped_tenge) == (0.0, 0.0)
+
+
+def test_a_contradicting_ack_after_a_recorded_one_is_still_invalid() -> None:
+    entry = record_issue(None, HOLD, T0)
+    assert record_ack(entry, ack()).verdict == "recorded"
+    assert record_ack(entry, ack(amount_held=10**15)).verdict == "invalid_ack"
+    assert entry.status == "applied"
+
+
+@FAST
+@given(
+    st.sampled_from([HOLD, FREEZE, LIMITED_FREEZE, RELEASE]),
+    st.sampled_from(["applied", "too_late", "not_found", "rejected"]),
+    st.none() | st.integers(min_value=0, max_value=10**15),
+)
+def test_money_counted_never_exceeds_what_the_command_asked_for(
+    command: dict[str, Any], status: str, amount_held: int | None
+) -> None:
+    outcome = record_ack(record_issue(None, command, T0), ack_of(command, status, amount_held or 0))
+    ceiling = command.get("amount", command.get("amount_limit"))
+    counted = (outcome.held_tenge + outcome.escaped_tenge) * 100
+    if command["type"] == "release":
+        assert counted == 0
+    elif ceiling is not None:
+        assert counted <= ceiling
+    if outcome.verdict == "invalid_ack":
+        assert counted == 0
+
+
 @FAST
 @given(
     st.lists(
@@ -127,7 +215,7 @@ def test_an_acknowledged_or_unknown_command_is_never_resent() -> None:
             st.sampled_from(["applied", "too_late", "not_found", "rejected"]),
             st.sampled_from(["HSBKKZKX", "CASPKZKA"]),
             st.floats(min_value=-100, max_value=10_000),
-            st.none() | st.integers(min_value=0, max_value=10**15),
+            st.none() | st.integers(min_value=0, max_value=HOLD["amount"]),
         ),
         max_size=6,
     )
