@@ -323,8 +323,11 @@ def _learn_bank(
     _freeze_everywhere(state, identifier_key, now, policy, outcome)
 
 
-def _amount_limit(state: IdentifierState) -> int | None:
-    """A reported account is frozen whole; a suspect only up to the tainted money it received."""
+def amount_limit(state: IdentifierState) -> int | None:
+    """A reported account is frozen whole; a suspect only up to the tainted money it received.
+
+    Its freeze and its watchlist entry (core/watchlist.py) both say this amount.
+    """
     if any(s.hop == 0 for s in state.supports.values()):
         return None
     tainted: dict[str, int] = {}
@@ -336,7 +339,7 @@ def _amount_limit(state: IdentifierState) -> int | None:
 def _freeze_everywhere(
     state: IdentifierState, identifier_key: str, now: float, policy: Policy, outcome: Outcome
 ) -> None:
-    limit = _amount_limit(state)
+    limit = amount_limit(state)
     for bank_id in state.banks:
         command_id = freeze_command_id(bank_id, identifier_key, state.epoch, limit)
         if command_id in state.commands:

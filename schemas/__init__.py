@@ -23,6 +23,7 @@ RECORDS = (
     "dead_letter",
     "audit_record",
     "case_status",
+    "watchlist_entry",
 )
 
 JsonSchemaError = fastjsonschema.JsonSchemaValueException

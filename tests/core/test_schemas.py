@@ -34,6 +34,7 @@ from tests.core.test_case_schemas import (
     RETURNED_ACK,
 )
 from tests.core.test_intake import CONTRACT_ACK, CONTRACT_REPORT, CONTRACT_TRANSFER
+from tests.core.test_watchlist import CONTRACT_ENTRY
 
 
 def schema_files() -> list[str]:
@@ -100,6 +101,10 @@ VALID: dict[str, list[Any]] = {
     "dead_letter": [DEAD_LETTER, {**DEAD_LETTER, "source": {**DEAD_LETTER["source"], "key": None}}],
     "audit_record": [AUDIT],
     "case_status": [CONTRACT_CASE_STATUS],
+    "watchlist_entry": [
+        CONTRACT_ENTRY,
+        {**CONTRACT_ENTRY, "marker": "mule_suspect", "hop": 2, "amount_limit": 700, "banks": []},
+    ],
 }
 
 
