@@ -24,7 +24,7 @@ system-deps:
 
 # mypy cannot follow setuptools' package-dir mapping (pyproject.toml): it reads the folders
 # through links named as they are installed, antifraud.core and so on.
-PACKAGES := core streams agents schemas tools harness
+PACKAGES := core streams agents schemas tools harness clients
 typecheck-tree:
 	@mkdir -p .typecheck/antifraud
 	@for p in $(PACKAGES); do ln -sfn ../../$$p .typecheck/antifraud/$$p; done

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-PACKAGES = ["core", "streams", "agents", "schemas", "tools", "harness"]
+PACKAGES = ["core", "streams", "agents", "schemas", "tools", "harness", "clients"]
 # What the functional core must never import (STYLE.md, "Functional core, imperative shell").
 FORBIDDEN_IN_CORE = ("faust", "mode", "aiokafka", "kafka", "rocksdict")
 
