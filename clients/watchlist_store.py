@@ -26,7 +26,7 @@ import orjson
 import rocksdict
 
 from antifraud.core.identifiers import mask_key
-from antifraud.core.watchlist import WatchlistEntry, parse_entry_value
+from antifraud.core.watchlist import MARKERS, WatchlistEntry, parse_entry_value
 
 log = logging.getLogger("antifraud.clients")
 
@@ -35,8 +35,6 @@ _OFFSET = _META + b"offset/"
 _COUNTS = _META + b"counts"
 _TOPIC = _META + b"topic"
 _HEARD_AT = _META + b"heard_at"
-# Everything the file holds sorts below this key.
-_END_OF_KEYS = b"\xff"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +47,19 @@ class Record:
     value: bytes | None
 
 
-def _count_key(entry: WatchlistEntry) -> str:
-    return f"{entry.marker}/{entry.hop}"
+def _count_key(value: bytes | None) -> str | None:
+    """`marker/hop` of a published entry (None for a tombstone), the only fields counted.
+
+    Reads just those two (a full `WatchlistEntry` costs three times as much, and the file
+    is filled a million records at a time); raises on what is not an entry.
+    """
+    if value is None:
+        return None
+    data = orjson.loads(value)
+    marker, hop = data["marker"], data["hop"]
+    if marker not in MARKERS or not isinstance(hop, int) or not data["account"]["value"]:
+        raise ValueError("not a watchlist entry")
+    return f"{marker}/{hop}"
 
 
 class WatchlistStore:
@@ -59,18 +68,26 @@ class WatchlistStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
+        self._db = self._open()
+        raw = self._db.get(_COUNTS)
+        self._counts: dict[str, int] = orjson.loads(raw) if raw else {}
+
+    def _open(self) -> rocksdict.Rdict:
         options = rocksdict.Options(raw_mode=True)
         options.create_if_missing(True)
         table = rocksdict.BlockBasedOptions()
         # A lookup of an account that is not listed (almost every payment) is answered by
-        # the bloom filter without reading a block.
+        # the bloom filter without reading a data block.
         table.set_bloom_filter(10, False)
-        table.set_cache_index_and_filter_blocks(True)
-        table.set_block_cache(rocksdict.Cache(64 * 1024 * 1024))
+        # Index and filters stay in the table reader's memory (a few MB a million entries):
+        # in the block cache, a file's index (2 MB at a million entries) is larger than a
+        # cache shard and was read again for every lookup (2 ms each, measured).
+        table.set_cache_index_and_filter_blocks(False)
+        table.set_block_cache(rocksdict.Cache(32 * 1024 * 1024))
         options.set_block_based_table_factory(table)
-        self._db = rocksdict.Rdict(str(self.path), options)
-        raw = self._db.get(_COUNTS)
-        self._counts: dict[str, int] = orjson.loads(raw) if raw else {}
+        # The options given for the default column family too: without them, rocksdict
+        # reopens an existing file with the options stored in it, which lose the filter.
+        return rocksdict.Rdict(str(self.path), options, column_families={"default": options})
 
     # -------------------------------------------------------------------- reading
 
@@ -132,7 +149,7 @@ class WatchlistStore:
         for record in records:
             next_offsets[record.partition] = record.offset + 1
             try:
-                new = parse_entry_value(record.value)
+                new = _count_key(record.value)
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
                 log.warning(
                     "event=watchlist_record_skipped key=%s partition=%d offset=%d",
@@ -142,11 +159,11 @@ class WatchlistStore:
                 )
                 continue
             old_raw = pending[record.key] if record.key in pending else self._db.get(record.key)
-            old = parse_entry_value(old_raw)
+            old = _count_key(old_raw)
             if old is not None:
-                counts[_count_key(old)] = counts.get(_count_key(old), 0) - 1
+                counts[old] = counts.get(old, 0) - 1
             if new is not None:
-                counts[_count_key(new)] = counts.get(_count_key(new), 0) + 1
+                counts[new] = counts.get(new, 0) + 1
                 batch.put(record.key, record.value)
             else:
                 batch.delete(record.key)
@@ -165,8 +182,15 @@ class WatchlistStore:
         self._db.put(_HEARD_AT, repr(time.time() if now is None else now).encode())
 
     def reset(self, topic: str) -> None:
-        """Forget everything and start over as a replica of `topic` (read from the beginning)."""
-        self._db.delete_range(b"", _END_OF_KEYS)
+        """Forget everything and start over as a replica of `topic` (read from the beginning).
+
+        The file is destroyed and made anew: a range deletion over every key would stay in
+        the file and cost every later lookup a walk through it (1.5 ms a lookup instead of
+        microseconds, measured at a million entries).
+        """
+        self._db.close()
+        rocksdict.Rdict.destroy(str(self.path))
+        self._db = self._open()
         self._counts = {}
         self._db.put(_TOPIC, topic.encode())
 
