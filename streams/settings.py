@@ -32,6 +32,9 @@ class Topics:
     bank_commands: str = "antifraud.bank-commands"
     dead_letter: str = "antifraud.dead-letter"
     audit: str = "antifraud.audit"
+    # compacted, one entry per watched account (contract, "Watchlist"); created apart from
+    # the others for its cleanup policy, so it is in neither tuple below
+    watchlist: str = "antifraud.watchlist"
     # internal: the identifier-keyed stream, the report registry, the command ledger
     identifier_events: str = "antifraud.internal.identifier-events"
     report_events: str = "antifraud.internal.report-events"
@@ -126,6 +129,7 @@ class Settings:
                 bank_commands=_env(e, "ANTIFRAUD_TOPIC_BANK_COMMANDS", Topics.bank_commands),
                 dead_letter=_env(e, "ANTIFRAUD_TOPIC_DEAD_LETTER", Topics.dead_letter),
                 audit=_env(e, "ANTIFRAUD_TOPIC_AUDIT", Topics.audit),
+                watchlist=_env(e, "ANTIFRAUD_TOPIC_WATCHLIST", Topics.watchlist),
                 identifier_events=f"{internal}.identifier-events",
                 report_events=f"{internal}.report-events",
                 ledger_events=f"{internal}.ledger-events",

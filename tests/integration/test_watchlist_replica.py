@@ -6,9 +6,13 @@ reads them with `WatchlistReplica`: from the beginning, then following, then aft
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
+import orjson
 import pytest
 from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
@@ -159,3 +163,43 @@ def test_a_restarted_replica_reads_only_what_is_new_unless_it_was_away_too_long(
         assert replica.applied == 11  # everything, from the beginning
         assert {e.key for e in replica.store.entries()} == {p.key for p in phones[1:]}
         assert replica.stats().by_hop == {0: 5, 1: 4}
+
+
+def test_the_cli_checks_and_counts(
+    broker: Broker, publisher: Publisher, serial: int, tmp_path: Path
+) -> None:
+    listed, mule, unlisted = phone_id(serial), iban_id("601", serial), phone_id(serial + 1)
+    publisher.put(listed, entry(listed, 0))
+    publisher.put(mule, entry(mule, 1))
+    cli = str(Path(sys.executable).with_name("antifraud"))
+    env = {**os.environ, "ANTIFRAUD_BROKER": broker.url, "ANTIFRAUD_DATA_DIR": str(tmp_path)}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [cli, "watchlist", *args, "--topic", publisher.topic],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    national = listed.value[2:]
+    found = run("check", f"8 ({national[:3]}) {national[3:6]}-{national[6:]}")
+    assert found.returncode == 0, found.stderr[-2000:]
+    assert orjson.loads(found.stdout)["entry"] == entry(listed, 0).as_json()
+    missing = run("check", unlisted.value, "--kind", "phone")
+    assert missing.returncode == 1, missing.stderr[-2000:]
+    assert orjson.loads(missing.stdout) == {
+        "listed": False,
+        "looked_up": [unlisted.key],
+        "entry": None,
+    }
+    assert run("check", "KZ00 not an iban").returncode == 2
+    counted = run("stats")
+    assert counted.returncode == 0, counted.stderr[-2000:]
+    stats = orjson.loads(counted.stdout)
+    assert (stats["entries"], stats["by_marker"], stats["by_hop"]) == (
+        2,
+        {REPORTED_ACCOUNT: 1, MULE_SUSPECT: 1},
+        {"0": 1, "1": 1},
+    )
