@@ -15,6 +15,7 @@ import ssl
 import struct
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -23,6 +24,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import ACL, ACLOperation, ACLResourcePatternType, ResourceType
 from kafka.errors import TopicAuthorizationFailedError
 
+from antifraud.clients import WatchlistReplica
 from antifraud.harness.simulation import identifier, make_iban, make_phone, report, transfer
 from antifraud.harness.worker_process import WorkerProcess
 from tests.integration.apache_kafka import java_available
@@ -36,6 +38,7 @@ pytestmark = [
 TRANSFERS = "antifraud.transfers"
 REPORTS = "antifraud.reports"
 ACKS = "antifraud.bank-acks"
+WATCHLIST = "antifraud.watchlist"
 CASPI, HALYK = "CASPKZKA", "HSBKKZKX"
 HALYK_COMMANDS = f"antifraud.bank-commands.{HALYK}"
 CASPI_COMMANDS = f"antifraud.bank-commands.{CASPI}"
@@ -65,6 +68,9 @@ def acl_matrix() -> list[ACL]:
             allow(principal, RT.TOPIC, ACKS, Op.WRITE),
             allow(principal, RT.TOPIC, f"antifraud.bank-commands.{bic}", Op.READ),
             allow(principal, RT.GROUP, user, Op.READ),
+            # Every bank keeps a replica of the watchlist: read only, and no group needed
+            # (the replica assigns itself every partition).
+            allow(principal, RT.TOPIC, WATCHLIST, Op.READ),
         ]
     return acls
 
@@ -231,6 +237,43 @@ def api_versions(secured: Secured, client_cert: bool) -> bytes:
         tls.sendall(struct.pack(">i", len(request)) + request)
         # TLS 1.3: a missing client certificate is reported on the first read.
         return tls.recv(8)
+
+
+def test_every_bank_replicates_the_watchlist_and_none_can_write_to_it(
+    secured: Secured, tmp_path: Path
+) -> None:
+    phone = make_phone(5_550_003)
+    police = secured.producer(POLICE)
+    try:
+        signed = report(
+            "R-secured-watch", [identifier("phone", phone, HALYK)], time.time(), keys=REPORT_KEYS
+        )
+        send(police, REPORTS, signed["report_id"], signed)
+    finally:
+        police.close()
+    for user in (BANK_HSBK, BANK_CASP):
+        options = secured.kafka.client_options(user)
+        bootstrap = options.pop("bootstrap_servers")
+        with WatchlistReplica(tmp_path / user, bootstrap, consumer_options=options) as replica:
+            deadline = time.monotonic() + 90
+            replica.sync(timeout=90)
+            while not replica.check(phone).listed:
+                assert time.monotonic() < deadline, f"{user}: the entry never arrived"
+                replica.poll()
+            entry = replica.check(phone).entry
+            assert entry is not None
+            assert (entry.marker, entry.report_ids, entry.banks) == (
+                "reported_account",
+                ("R-secured-watch",),
+                (HALYK,),
+            )
+        bank = secured.producer(user)
+        try:
+            forged = {**entry.as_json(), "report_ids": ["R-forged"]}
+            with pytest.raises(TopicAuthorizationFailedError):
+                send(bank, WATCHLIST, f"phone:{phone}", forged)
+        finally:
+            bank.close()
 
 
 def test_the_broker_requires_a_client_certificate(secured: Secured) -> None:
