@@ -1,4 +1,5 @@
-"""The benches: `antifraud bench`, `bench-state` and `bench-busy`, one module a job.
+"""The benches: `antifraud bench`, `bench-state`, `bench-busy` and `bench-watchlist` (a bank's
+replica at national scale: watchlist.py), one module a job.
 
 `antifraud bench` (verb.py) runs one broker, one preloaded data set and three phases:
 

@@ -31,8 +31,9 @@ from antifraud.clients.watchlist_store import Record, WatchlistStore
 from antifraud.core.identifiers import Identifier
 from antifraud.core.watchlist import MULE_SUSPECT, REPORTED_ACCOUNT, WatchlistEntry, entry_record
 from antifraud.streams.app import app
-from antifraud.tools import bench_watchlist_lookups
-from antifraud.tools.bench_watchlist_lookups import TOPIC, account
+from antifraud.tools.bench import watchlist_lookups
+from antifraud.tools.bench.runner import say
+from antifraud.tools.bench.watchlist_lookups import TOPIC, account
 
 _BATCH = 10_000
 
@@ -89,13 +90,13 @@ def fill(path: Path, entries: int) -> dict[str, Any]:
 )
 async def bench_watchlist(self: Any, entries: int, lookups: int, directory: str | None) -> None:
     """A bank's watchlist replica at national scale: fill time, lookups/s and memory (JSON)."""
-    lookups_module = bench_watchlist_lookups.__name__
+    lookups_module = watchlist_lookups.__name__
     workdir = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="bench-watchlist-"))
     path = workdir / "replica"
     try:
-        print(f"bench-watchlist: filling {entries:,} entries into {path}", file=sys.stderr)
+        say(f"watchlist: filling {entries:,} entries into {path}")
         figures = fill(path, entries)
-        print(f"bench-watchlist: {lookups:,} lookups of each kind", file=sys.stderr)
+        say(f"watchlist: {lookups:,} lookups each way, in a fresh process")
         # A fresh interpreter: its memory is what a bank's service with a replica would use.
         child = subprocess.run(
             [sys.executable, "-m", lookups_module, str(path), str(entries), str(lookups)],

@@ -1,23 +1,24 @@
 """The lookup phase of `antifraud bench-watchlist`, run in a fresh interpreter.
 
-`python -m antifraud.tools.bench_watchlist_lookups PATH ENTRIES LOOKUPS` opens the replica
+`python -m antifraud.tools.bench.watchlist_lookups PATH ENTRIES LOOKUPS` opens the replica
 file the bench filled and times lookups; it imports what a bank's service would (the
 replica, the identifier checks), not the worker, so its memory is a bank's. Prints JSON.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import orjson
 
 from antifraud.clients import WatchlistReplica
 from antifraud.harness.simulation import make_card, make_iban, make_phone, messy_iban, messy_phone
+from antifraud.tools.bench.measure import memory_mb
 
 TOPIC = "antifraud.watchlist"
 
@@ -37,12 +38,7 @@ def account(serial: int) -> tuple[str, str, str]:
 
 def rss_mb() -> dict[str, float]:
     """VmRSS (now) and VmHWM (peak) of this process, in MiB (Linux)."""
-    out = {}
-    for line in Path("/proc/self/status").read_text().splitlines():
-        name, _, value = line.partition(":")
-        if name in ("VmHWM", "VmRSS"):
-            out[name] = round(int(value.split()[0]) / 1024, 1)
-    return out
+    return {name: round(mb, 1) for name, mb in memory_mb(os.getpid()).items()}
 
 
 def lookups(path: str, entries: int, count: int) -> dict[str, Any]:
