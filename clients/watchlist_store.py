@@ -26,7 +26,8 @@ import orjson
 import rocksdict
 
 from antifraud.core.identifiers import mask_key
-from antifraud.core.watchlist import MARKERS, WatchlistEntry, parse_entry_value
+from antifraud.core.names import WatchlistMarker
+from antifraud.core.watchlist import WatchlistEntry, parse_entry_value
 
 log = logging.getLogger("antifraud.clients")
 
@@ -57,7 +58,7 @@ def _count_key(value: bytes | None) -> str | None:
         return None
     data = orjson.loads(value)
     marker, hop = data["marker"], data["hop"]
-    if marker not in MARKERS or not isinstance(hop, int) or not data["account"]["value"]:
+    if marker not in WatchlistMarker.ALL or type(hop) is not int or not data["account"]["value"]:
         raise ValueError("not a watchlist entry")
     return f"{marker}/{hop}"
 

@@ -1,5 +1,5 @@
 """The contract's names that code decides on: command types, reasons, dead-letter codes,
-ack statuses, report actions and transfer statuses, each written once.
+ack statuses, report actions, transfer statuses and watchlist markers, each written once.
 
 They are plain strings (what goes on the wire and into command ids), grouped by what they
 name; `ALL` lists a group, and tests/core/test_names.py checks each group against the
@@ -80,3 +80,11 @@ class TransferStatus:
     SETTLED: Final = "settled"
     CANCELLED: Final = "cancelled"
     ALL: Final = (INITIATED, SETTLED, CANCELLED)
+
+
+class WatchlistMarker:
+    """`marker` of a watchlist entry (core/watchlist.py)."""
+
+    REPORTED_ACCOUNT: Final = "reported_account"  # a live report names it (hop 0)
+    MULE_SUSPECT: Final = "mule_suspect"  # tainted money reached it (hop >= 1)
+    ALL: Final = (REPORTED_ACCOUNT, MULE_SUSPECT)

@@ -13,17 +13,14 @@ held. A bank reads it to refuse or delay a payment before it is initiated.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 import orjson
 
 from antifraud.core.identifiers import KINDS, Identifier, InvalidIdentifier, normalise
 from antifraud.core.matching import IdentifierState, amount_limit
+from antifraud.core.names import WatchlistMarker
 from antifraud.core.timestamps import format_rfc3339
-
-REPORTED_ACCOUNT: Final = "reported_account"
-MULE_SUSPECT: Final = "mule_suspect"
-MARKERS: Final = (REPORTED_ACCOUNT, MULE_SUSPECT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +28,7 @@ class WatchlistEntry:
     """One listed account, as the contract writes it (`as_json`)."""
 
     account: Identifier
-    marker: str  # REPORTED_ACCOUNT (hop 0) or MULE_SUSPECT (hop >= 1)
+    marker: str  # WatchlistMarker: REPORTED_ACCOUNT (hop 0) or MULE_SUSPECT (hop >= 1)
     hop: int
     fraud_types: tuple[str, ...]
     report_ids: tuple[str, ...]
@@ -84,7 +81,7 @@ def watchlist_entry(identifier_key: str, state: IdentifierState) -> WatchlistEnt
     hop = min(s.hop for s in supports)
     return WatchlistEntry(
         account=Identifier.from_key(identifier_key),
-        marker=REPORTED_ACCOUNT if hop == 0 else MULE_SUSPECT,
+        marker=WatchlistMarker.REPORTED_ACCOUNT if hop == 0 else WatchlistMarker.MULE_SUSPECT,
         hop=hop,
         fraud_types=tuple(sorted({s.fraud_type for s in supports})),
         report_ids=tuple(sorted(state.supports)),

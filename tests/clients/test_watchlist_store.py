@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from antifraud.clients.watchlist_store import Record, WatchlistStore
 from antifraud.core.identifiers import Identifier
-from antifraud.core.watchlist import MULE_SUSPECT, REPORTED_ACCOUNT, WatchlistEntry, entry_record
+from antifraud.core.names import WatchlistMarker
+from antifraud.core.watchlist import WatchlistEntry, entry_record
 from tests.core.strategies import phone_id
 
 KEYS = [phone_id(i).key for i in range(6)]
@@ -21,7 +22,7 @@ KEYS = [phone_id(i).key for i in range(6)]
 def entry(key: str, hop: int) -> WatchlistEntry:
     return WatchlistEntry(
         account=Identifier.from_key(key),
-        marker=REPORTED_ACCOUNT if hop == 0 else MULE_SUSPECT,
+        marker=WatchlistMarker.REPORTED_ACCOUNT if hop == 0 else WatchlistMarker.MULE_SUSPECT,
         hop=hop,
         fraud_types=("other",),
         report_ids=("R-1",),
@@ -66,7 +67,8 @@ def test_the_file_holds_the_last_write_of_every_key_and_counts_it(
         assert (got.hop if got else None) == expected.get(key)
     assert [e.key for e in store.entries()] == sorted(expected)
     expected_counts = Counter(
-        f"{REPORTED_ACCOUNT if hop == 0 else MULE_SUSPECT}/{hop}" for hop in expected.values()
+        f"{WatchlistMarker.REPORTED_ACCOUNT if hop == 0 else WatchlistMarker.MULE_SUSPECT}/{hop}"
+        for hop in expected.values()
     )
     assert store.counts() == dict(sorted(expected_counts.items()))
     assert len(store) == len(expected)

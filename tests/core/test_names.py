@@ -14,6 +14,7 @@ from antifraud.core.names import (
     Reason,
     ReportAction,
     TransferStatus,
+    WatchlistMarker,
 )
 from antifraud.schemas import load_schema
 
@@ -33,6 +34,7 @@ def enum(schema: str, *path: str) -> tuple[str, ...]:
         (AckStatus.ALL, "ack", ("status",)),
         (ReportAction.ALL, "report", ("action",)),
         (TransferStatus.ALL, "transfer", ("status",)),
+        (WatchlistMarker.ALL, "watchlist_entry", ("marker",)),
     ],
 )
 def test_each_group_is_its_schema_s_enum(

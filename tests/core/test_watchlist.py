@@ -16,11 +16,10 @@ from hypothesis import strategies as st
 
 from antifraud.core.identifiers import Identifier, InvalidIdentifier
 from antifraud.core.matching import IdentifierState, Revoke, TransferIn, TransferOut, Watch, apply
+from antifraud.core.names import WatchlistMarker
 from antifraud.core.policy import Policy
 from antifraud.core.timestamps import parse_rfc3339
 from antifraud.core.watchlist import (
-    MULE_SUSPECT,
-    REPORTED_ACCOUNT,
     WatchlistEntry,
     entry_changed,
     entry_record,
@@ -125,7 +124,7 @@ def test_a_suspect_is_a_mule_suspect_with_its_hop_and_its_freezes_limit() -> Non
     entry = watchlist_entry(key, state)
     assert entry is not None
     validator("watchlist_entry")(entry.as_json())
-    assert (entry.marker, entry.hop, entry.amount_limit) == (MULE_SUSPECT, 1, 1000)
+    assert (entry.marker, entry.hop, entry.amount_limit) == (WatchlistMarker.MULE_SUSPECT, 1, 1000)
     assert entry.fraud_types == ("fake_investment", "other")
     assert entry.report_ids == ("R-1", "R-2")
     assert parse_rfc3339(entry.since) == T0 - HOUR  # the earliest live report
@@ -137,7 +136,11 @@ def test_a_report_naming_a_suspect_makes_it_a_reported_account_without_a_limit()
     suspect = Watch("R-1", "other", T0, hop=1, bank_id="KCJBKZKX", transfer_key="A/T-1", amount=700)
     entry = entry_after([suspect, report_watch("R-2")], key=MULE.key)
     assert entry is not None
-    assert (entry.marker, entry.hop, entry.amount_limit) == (REPORTED_ACCOUNT, 0, None)
+    assert (entry.marker, entry.hop, entry.amount_limit) == (
+        WatchlistMarker.REPORTED_ACCOUNT,
+        0,
+        None,
+    )
 
 
 def test_revoking_the_only_report_makes_a_tombstone_and_another_report_keeps_it() -> None:
@@ -255,7 +258,9 @@ def test_the_compacted_topic_lists_exactly_the_accounts_live_reports_reach(
         hop = min(expected[key].values())
         assert entry.account == Identifier.from_key(key)
         assert entry.hop == hop
-        assert entry.marker == (REPORTED_ACCOUNT if hop == 0 else MULE_SUSPECT)
+        assert entry.marker == (
+            WatchlistMarker.REPORTED_ACCOUNT if hop == 0 else WatchlistMarker.MULE_SUSPECT
+        )
         assert entry.report_ids == tuple(sorted(expected[key]))
         assert entry.fraud_types == tuple(sorted({fraud_types[r] for r in expected[key]}))
         assert (entry.amount_limit is None) == (hop == 0)
@@ -274,7 +279,7 @@ def test_a_suspects_limit_is_the_one_its_freezes_carry(scenario: chains.Scenario
             for c in network.states[key].commands.values()
             if c.type == "freeze_account"
         ]
-        if entry.marker == MULE_SUSPECT and limits:
+        if entry.marker == WatchlistMarker.MULE_SUSPECT and limits:
             assert max(limit or 0 for limit in limits) == entry.amount_limit
 
 

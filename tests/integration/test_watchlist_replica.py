@@ -19,7 +19,8 @@ from kafka.admin import KafkaAdminClient, NewTopic
 
 from antifraud.clients import InvalidIdentifier, ReplicaNotReady, WatchlistReplica
 from antifraud.core.identifiers import Identifier
-from antifraud.core.watchlist import MULE_SUSPECT, REPORTED_ACCOUNT, WatchlistEntry, entry_record
+from antifraud.core.names import WatchlistMarker
+from antifraud.core.watchlist import WatchlistEntry, entry_record
 from tests.core.strategies import iban_id, phone_id
 from tests.integration.conftest import Broker
 
@@ -27,7 +28,7 @@ from tests.integration.conftest import Broker
 def entry(identifier: Identifier, hop: int, report: str = "R-1") -> WatchlistEntry:
     return WatchlistEntry(
         account=identifier,
-        marker=REPORTED_ACCOUNT if hop == 0 else MULE_SUSPECT,
+        marker=WatchlistMarker.REPORTED_ACCOUNT if hop == 0 else WatchlistMarker.MULE_SUSPECT,
         hop=hop,
         fraud_types=("bank_impersonation",),
         report_ids=(report,),
@@ -91,7 +92,7 @@ def test_a_replica_read_from_the_beginning_holds_the_live_set(
         stats = replica.stats()
         assert (stats.entries, stats.by_marker, stats.by_hop) == (
             16,
-            {REPORTED_ACCOUNT: 15, MULE_SUSPECT: 1},
+            {WatchlistMarker.REPORTED_ACCOUNT: 15, WatchlistMarker.MULE_SUSPECT: 1},
             {0: 15, 2: 1},
         )
         # any way people write it
@@ -200,6 +201,6 @@ def test_the_cli_checks_and_counts(
     stats = orjson.loads(counted.stdout)
     assert (stats["entries"], stats["by_marker"], stats["by_hop"]) == (
         2,
-        {REPORTED_ACCOUNT: 1, MULE_SUSPECT: 1},
+        {WatchlistMarker.REPORTED_ACCOUNT: 1, WatchlistMarker.MULE_SUSPECT: 1},
         {"0": 1, "1": 1},
     )

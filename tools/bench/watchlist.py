@@ -29,7 +29,8 @@ from faust.cli import option
 
 from antifraud.clients.watchlist_store import Record, WatchlistStore
 from antifraud.core.identifiers import Identifier
-from antifraud.core.watchlist import MULE_SUSPECT, REPORTED_ACCOUNT, WatchlistEntry, entry_record
+from antifraud.core.names import WatchlistMarker
+from antifraud.core.watchlist import WatchlistEntry, entry_record
 from antifraud.streams.app import app
 from antifraud.tools.bench import watchlist_lookups
 from antifraud.tools.bench.runner import say
@@ -43,7 +44,7 @@ def entry_for(serial: int) -> WatchlistEntry:
     hop = 0 if serial % 5 else 1 + serial % 3
     return WatchlistEntry(
         account=Identifier(kind, value),
-        marker=REPORTED_ACCOUNT if hop == 0 else MULE_SUSPECT,
+        marker=WatchlistMarker.REPORTED_ACCOUNT if hop == 0 else WatchlistMarker.MULE_SUSPECT,
         hop=hop,
         fraud_types=("bank_impersonation",),
         report_ids=(f"R-2026-{serial // 3:07d}",),
