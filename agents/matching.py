@@ -11,10 +11,12 @@ import logging
 import time
 from typing import Any
 
+from antifraud.agents import watchlist
 from antifraud.core.identifiers import mask_key
 from antifraud.core.matching import Event, IdentifierState, apply
 from antifraud.core.names import DeadLetterCode
 from antifraud.core.serde import dump_bundle_item, dump_state_within, load_bundle, load_state
+from antifraud.core.watchlist import WatchlistEntry, entry_changed, watchlist_entry
 from antifraud.streams import metrics, topics
 from antifraud.streams.app import app, settings
 from antifraud.streams.emit import (
@@ -63,6 +65,7 @@ async def match(stream: Any) -> None:
 async def _match_bundle(event: Any) -> None:
     now = time.time()
     states: dict[str, IdentifierState] = {}
+    entries_before: dict[str, WatchlistEntry | None] = {}
     commands: list[dict[str, Any]] = []
     follow_ups: list[tuple[str, Event]] = []
     watched_delta = inflight_delta = forgotten = commands_forgotten = 0
@@ -72,6 +75,7 @@ async def _match_bundle(event: Any) -> None:
             state = states[identifier_key] = load_state(
                 identifier_rows.get(identifier_key.encode())
             )
+            entries_before.setdefault(identifier_key, watchlist_entry(identifier_key, state))
         try:
             outcome = apply(state, identifier_key, identifier_event, now, settings.policy)
         except Exception as exc:  # a bug: keep the event, drop this identifier's unsaved changes
@@ -92,6 +96,7 @@ async def _match_bundle(event: Any) -> None:
     for command in commands:
         deliveries += await issue_command(command, now)
     deliveries += await send_identifier_events(follow_ups)
+    deliveries += await watchlist.publish(_changed_entries(states, entries_before))
     await delivered(deliveries)  # before the state that records them: see streams/emit.py
     for identifier_key, state in states.items():
         await _store(identifier_key.encode(), state, now)
@@ -104,6 +109,18 @@ async def _match_bundle(event: Any) -> None:
         metrics.TRANSFERS_FORGOTTEN.inc(forgotten)
     if commands_forgotten:
         metrics.COMMANDS_FORGOTTEN.inc(commands_forgotten)
+
+
+def _changed_entries(
+    states: dict[str, IdentifierState], before: dict[str, WatchlistEntry | None]
+) -> list[tuple[str, WatchlistEntry | None]]:
+    """The watchlist records this bundle owes: each identifier whose entry it changed."""
+    changes = []
+    for identifier_key, state in states.items():
+        after = watchlist_entry(identifier_key, state)
+        if entry_changed(before[identifier_key], after):
+            changes.append((identifier_key, after))
+    return changes
 
 
 _FORGETTING_SAID_EVERY = 3600.0

@@ -73,6 +73,16 @@ class AntifraudApp(TunedApp):
             security,
             topic_config={"cleanup.policy": "compact"},
         )
+        # The watchlist: one entry per account, latest wins (contract, "Watchlist"). Brokers
+        # without compaction (the embedded one) accept the setting and keep every record.
+        await ensure_topics(
+            settings.bootstrap_servers,
+            [settings.topics.watchlist],
+            settings.partitions,
+            settings.replication_factor,
+            security,
+            topic_config={"cleanup.policy": "compact"},
+        )
         # Serve /health and /metrics from the start, so "not ready yet" is a 503 an
         # orchestrator can see (streams/faust_internals/app_hooks.py).
         await self.start_web_server_now()

@@ -69,6 +69,19 @@ WATCHED_IDENTIFIERS = Gauge(
     "Identifiers watched (reported or suspect) on this worker",
     registry=REGISTRY,
 )
+WATCHLIST_ENTRIES = Gauge(
+    "antifraud_watchlist_entries",
+    "Accounts on the published watchlist, by marker, counted from the topic itself (every "
+    "worker counts the whole list: aggregate with max)",
+    ["marker"],
+    registry=REGISTRY,
+)
+WATCHLIST_WRITES = Counter(
+    "antifraud_watchlist_writes_total",
+    "Watchlist records written, by the entry's marker (or tombstone)",
+    ["marker"],
+    registry=REGISTRY,
+)
 INFLIGHT_TRANSFERS = Gauge(
     "antifraud_inflight_transfers",
     "Initiated transfers remembered for look-back on this worker",

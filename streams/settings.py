@@ -89,6 +89,7 @@ class Settings:
     batch_size: int = 500
     batch_window_ms: int = 10
     preload_tables: bool = True
+    watchlist_gauge: bool = True
     log_level: str = "info"
     topics: Topics = field(default_factory=Topics)
     policy: Policy = field(default_factory=Policy)
@@ -121,6 +122,7 @@ class Settings:
             batch_size=int(_env(e, "ANTIFRAUD_BATCH_SIZE", "500")),
             batch_window_ms=int(_env(e, "ANTIFRAUD_BATCH_WINDOW_MS", "10")),
             preload_tables=_bool(_env(e, "ANTIFRAUD_PRELOAD_TABLES", "true")),
+            watchlist_gauge=_bool(_env(e, "ANTIFRAUD_WATCHLIST_GAUGE", "true")),
             log_level=_env(e, "ANTIFRAUD_LOG_LEVEL", "info"),
             topics=Topics(
                 transfers=_env(e, "ANTIFRAUD_TOPIC_TRANSFERS", Topics.transfers),
