@@ -66,6 +66,11 @@ def test_demo_sees_every_promised_command(demo_output: tuple[int, str]) -> None:
     cases = int(summary_value(output, "fraud cases").split()[0])
     assert cases >= 3, output[-3000:]
     assert summary_value(output, "contract check").startswith("every case got"), output[-3000:]
+    # reports' accounts listed in a bank's replica of the watchlist, and timed (a report
+    # revoked before the replica looked is not timed)
+    to_watchlist = summary_value(output, "report -> watchlist")
+    timed = re.match(r"median [\d.]+ s, slowest [\d.]+ s \((\d+) reports", to_watchlist)
+    assert timed and 1 <= int(timed.group(1)) <= cases, to_watchlist
 
 
 def test_demo_never_shows_a_whole_account_number(demo_output: tuple[int, str]) -> None:

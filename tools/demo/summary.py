@@ -38,9 +38,11 @@ def summary_lines(
     cases: list[Scenario],
     figures: dict[str, float],
     first_command: dict[str, float],
+    to_watchlist: dict[str, float] | None = None,
 ) -> list[tuple[str, str]]:
     """(label, text) a line. `figures`: the worker's counters (`worker_figures`);
-    `first_command`: report id -> seconds from sending the report to reading its first command.
+    `first_command`: report id -> seconds from sending the report to reading its first command;
+    `to_watchlist`: report id -> seconds from sending it to its entry in a bank's replica.
     """
     held = held_transfers(seen)
     acks = counts.acks
@@ -103,6 +105,16 @@ def summary_lines(
                 " (from sending the report to seeing its first command)",
             )
         )
+    if to_watchlist:
+        waits = sorted(to_watchlist.values())
+        lines.append(
+            (
+                "report -> watchlist",
+                f"median {waits[len(waits) // 2]:.2f} s, slowest {waits[-1]:.2f} s"
+                f" ({len(waits)} reports: from sending the report to its account's entry"
+                " in a bank's replica)",
+            )
+        )
     return lines
 
 
@@ -127,10 +139,11 @@ def show_summary(
     cases: list[Scenario],
     figures: dict[str, float],
     first_command: dict[str, float],
+    to_watchlist: dict[str, float] | None = None,
 ) -> None:
     screen.line()
     screen.line("summary", "bold")
-    for label, text in summary_lines(counts, seen, cases, figures, first_command):
+    for label, text in summary_lines(counts, seen, cases, figures, first_command, to_watchlist):
         screen.line(f"  {label:<22}{text}")
     check, problems = verdict(cases, seen)
     screen.line(f"  {'contract check':<22}{check}", "bold" if problems else "")

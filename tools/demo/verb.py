@@ -25,6 +25,7 @@ from antifraud.tools.demo.processes import DEMO_KEYS, DemoFailed, Processes
 from antifraud.tools.demo.screen import Screen
 from antifraud.tools.demo.summary import show_summary
 from antifraud.tools.demo.watch import Watch
+from antifraud.tools.demo.watchlist import WatchlistTimer
 
 QUIET_SECONDS = 1.0  # after the traffic stops: a quiet spell this long, all promises kept: done
 DRAIN_LIMIT = 20.0  # ... or this long after the traffic stops, whatever is still missing
@@ -44,6 +45,7 @@ class Demo:
         self.processes = Processes(broker, workdir, self.screen, self.stop)
         self.traffic: Traffic | None = None
         self.watch: Watch | None = None
+        self.watchlist: WatchlistTimer | None = None
         self.figures: dict[str, float] = {}
         self.worker_died = False
 
@@ -92,17 +94,27 @@ class Demo:
         )
         desk = BankDesk(producer, topics, self.counts)
         self.watch = watch = Watch(topics, self.narrator, desk, traffic.bad_keys.__contains__)
-        traffic.on_report = watch.on_report
+        # A bank's replica of the watchlist, to time each report to its entry there.
+        replica_dir = self.processes.workdir / "watchlist-replica"
+        self.watchlist = timer = WatchlistTimer(replica_dir, bootstrap, topics.watchlist)
+
+        def on_report(case: Any, record: dict[str, Any]) -> None:
+            watch.on_report(case, record)
+            timer.on_report(case, record)
+
+        traffic.on_report = on_report
         traffic.on_bad = self.narrator.bad_record
         tasks: list[asyncio.Task[Any]] = []
         try:
             await reader.start()
             await producer.start()
+            await timer.start()
             self.narrator.intro(self.seconds, self.rate, self.fraud_every)
             tasks = [
                 asyncio.create_task(watch.run(reader)),
                 asyncio.create_task(self.progress()),
                 asyncio.create_task(self.watchdog()),
+                asyncio.create_task(timer.run()),
             ]
             await traffic.run(self.stop, self.seconds)
             await self.drain()
@@ -113,6 +125,7 @@ class Demo:
             for task in tasks:
                 task.cancel()
             desk.close()
+            timer.close()
             with contextlib.suppress(Exception):
                 await reader.stop()
             with contextlib.suppress(Exception):
@@ -156,7 +169,10 @@ class Demo:
         cases = self.traffic.cases if self.traffic is not None else []
         watch = self.watch
         assert watch is not None
-        show_summary(self.screen, self.counts, watch.seen, cases, self.figures, watch.first_command)
+        to_entry = self.watchlist.to_entry if self.watchlist is not None else {}
+        show_summary(
+            self.screen, self.counts, watch.seen, cases, self.figures, watch.first_command, to_entry
+        )
 
 
 def run_tag() -> str:

@@ -37,7 +37,9 @@ def test_summary_lines_count_what_was_sent_and_seen() -> None:
         dead_letters=[{"_planted": True}, {"_planted": False}],
     )
     cases = [Scenario(scheme="fake_investment", revoked=True)]
-    lines = dict(summary_lines(counts, seen, cases, {}, {"R-1": 0.4, "R-2": 1.5}))
+    lines = dict(
+        summary_lines(counts, seen, cases, {}, {"R-1": 0.4, "R-2": 1.5}, {"R-1": 0.12, "R-2": 0.3})
+    )
     assert lines["reports sent"] == "2 (1 withdrawn later)"
     assert lines["holds"] == "1" and lines["freezes"] == "1" and lines["releases"] == "0"
     assert lines["distinct command ids"] == "2 (in 3 command records)"
@@ -48,6 +50,7 @@ def test_summary_lines_count_what_was_sent_and_seen() -> None:
         and "1 revoked" in lines["fraud cases"]
     )
     assert lines["report -> 1st command"].startswith("median 1.5 s, slowest 1.5 s")
+    assert lines["report -> watchlist"].startswith("median 0.30 s, slowest 0.30 s (2 reports")
     assert "worker /metrics" not in lines and "FAILED sends" not in lines
 
 
