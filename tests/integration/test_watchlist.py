@@ -28,7 +28,7 @@ from antifraud.harness.simulation import identifier, make_iban, make_phone, repo
 from antifraud.harness.worker_process import WorkerProcess
 from antifraud.schemas import validator
 from tests.integration.bus import Bus
-from tests.integration.conftest import REPORT_KEYS, Broker
+from tests.integration.conftest import REPORT_KEYS, Broker, isolated_env
 from tests.integration.test_follow_the_money import pay, plain, send
 
 WATCHLIST = "antifraud.watchlist"
@@ -161,6 +161,50 @@ def test_reports_money_and_a_revoke_publish_entries_and_tombstones(
 
     expected = {m: float(live.get(m, 0)) for m in WatchlistMarker.ALL}
     wait_until(lambda: gauge() == expected, f"the gauge to read {expected}", 20.0, 0.5)
+
+
+# ---------------------------------------------------------------------------- restarts
+
+
+def test_a_killed_worker_neither_loses_an_entry_nor_brings_back_a_tombstone(
+    broker: Broker, bus: Bus, worker_env: dict[str, str], tmp_path: Path, serial: int
+) -> None:
+    """kill -9 right after a revoke: the restarted worker rebuilds its tables and replays what
+    was not committed, and the watchlist still ends as the state says."""
+    app_id = f"watchlist-restart-{serial}"
+    topic = f"{app_id}.watchlist"
+    env = {**isolated_env(worker_env, app_id), "ANTIFRAUD_TOPIC_WATCHLIST": topic}
+    reports = env["ANTIFRAUD_TOPIC_REPORTS"]
+    gone, kept, later = (identifier("phone", make_phone(serial + 61 + i), HALYK) for i in range(3))
+    first, second, third = (f"R-restart-{serial}-{i}" for i in range(3))
+    now = time.time()
+    process = WorkerProcess(broker.url, tmp_path / "worker", env)
+    process.start(timeout=120)
+    try:
+        with WatchlistReplica(
+            tmp_path / "following", broker.bootstrap, topic=topic, poll_timeout_seconds=0.05
+        ) as following:
+            following.start().wait_ready(timeout=60)
+            send(bus, reports, report(first, [gone, kept], now, keys=REPORT_KEYS), first)
+            send(bus, reports, report(second, [kept], now, keys=REPORT_KEYS), second)
+            wait_until(
+                lambda: (e := entry_of(following, kept)) is not None and len(e.report_ids) == 2,
+                "both reports' entries",
+            )
+            send(bus, reports, revocation(first, now + 1, keys=REPORT_KEYS), first)
+            wait_until(lambda: entry_of(following, gone) is None, "the revoke's tombstone")
+            process.kill()
+            process.start(timeout=120)
+            send(bus, reports, report(third, [later], now + 2, keys=REPORT_KEYS), third)
+            wait_until(lambda: entry_of(following, later) is not None, "a report after the restart")
+            assert entry_of(following, gone) is None
+            survivor = entry_of(following, kept)
+            assert survivor is not None and survivor.report_ids == (second,)
+        with WatchlistReplica(tmp_path / "late", broker.bootstrap, topic=topic) as late:
+            late.sync(timeout=60)
+            assert [e.key for e in late.store.entries()] == sorted([key_of(kept), key_of(later)])
+    finally:
+        process.stop()
 
 
 # ---------------------------------------------------------------------------- compaction
