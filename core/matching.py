@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from antifraud.core import state_bounds
 from antifraud.core.command_ids import freeze_command_id, hold_command_id, release_command_id
 from antifraud.core.commands import (
     freeze_command,
@@ -26,6 +27,7 @@ from antifraud.core.commands import (
     release_command,
     transfer_reference,
 )
+from antifraud.core.followed import Followed
 from antifraud.core.hold_records import forget_holds
 from antifraud.core.names import CommandType, TransferStatus
 from antifraud.core.policy import Policy
@@ -79,6 +81,7 @@ class Support:
     reported_at: float
     hop: int
     inflows: dict[str, int] = field(default_factory=dict)  # tainted transfer key -> amount
+    inflows_forgotten: int = 0  # its tainted transfers kept only as a sum (state_bounds)
 
 
 @dataclass(slots=True)
@@ -101,9 +104,9 @@ class IdentifierState:
     inflight: TransferRows = field(default_factory=TransferRows)  # to it, still `initiated`
     outflows: TransferRows = field(default_factory=TransferRows)  # from it, that could be followed
     commands: dict[str, ActiveCommand] = field(default_factory=dict)
-    # report_id -> "recipient_key|transfer_key|hop" followed, for dedupe and the revoke cascade
-    spread: dict[str, list[str]] = field(default_factory=dict)
+    spread: dict[str, Followed] = field(default_factory=dict)  # by report, the money followed
     epoch: int = 0
+    tainted_forgotten: int = 0  # tainted money no longer in any support's inflows, each once
 
     @property
     def watched(self) -> bool:
@@ -139,6 +142,7 @@ class Outcome:
     forgotten: int = 0
     # live holds forgotten (too many, policy): they lapse by `expires_at`, never released
     commands_forgotten: int = 0
+    records_forgotten: state_bounds.Forgotten = field(default_factory=state_bounds.Forgotten)
 
     def follow_up_events(self) -> list[tuple[str, Event]]:
         """The forwards as (identifier key, event) pairs for the identifier-keyed stream."""
@@ -167,6 +171,7 @@ def apply(
         _on_watch(state, identifier_key, event, now, policy, outcome)
     else:
         _on_revoke(state, identifier_key, event.report_id, now, outcome)
+    outcome.records_forgotten.add(state_bounds.bound_state(state, now))
     outcome.commands_forgotten = forget_holds(state, now, policy.max_commands_per_identifier)
     outcome.watched_delta = int(state.watched) - int(was_watched)
     outcome.inflight_delta = len(state.inflight) - inflight_before
@@ -241,9 +246,9 @@ def _on_watch(
         support.inflows[watch.transfer_key] = watch.amount
     # The banks that hold this account: named by the report, or seen as the recipient bank of
     # transfers in flight to it (so the order in which report and transfer arrive does not matter).
-    known = {watch.bank_id} if watch.bank_id else set()
-    known.update(state.inflight.recipient_banks())
-    state.banks = sorted(known.union(state.banks))
+    known = [watch.bank_id, *sorted(state.inflight.recipient_banks())]
+    state.banks, refused = state_bounds.learn_banks(state.banks, known)
+    outcome.records_forgotten.banks += refused
     # Look-back: transfers already in flight to it, created within the window before the
     # earliest live report (or before now: a report dated ahead cannot move the window).
     earliest = min(s.reported_at for s in state.supports.values())
@@ -260,11 +265,13 @@ def _on_watch(
 def _on_revoke(
     state: IdentifierState, identifier_key: str, report_id: str, now: float, outcome: Outcome
 ) -> None:
+    followed = state.spread.pop(report_id, Followed())
+    # Cascade even when the support was forgotten (state_bounds): what it followed is kept.
+    for recipient_key in sorted(followed.reached()):
+        outcome.forwards.append(SendRevoke(recipient_key, report_id))
     if state.supports.pop(report_id, None) is None:
         return
-    recipients = {followed.partition("|")[0] for followed in state.spread.pop(report_id, [])}
-    for recipient_key in sorted(recipients):
-        outcome.forwards.append(SendRevoke(recipient_key, report_id))
+    state_bounds.after_revoke(state)
     if state.supports:
         return  # another live report still supports every command here
     for command in sorted(state.commands.values(), key=lambda c: c.command_id):
@@ -273,7 +280,7 @@ def _on_revoke(
             release_command(release_id, command, identifier_key, report_id, now)
         )
     state.commands.clear()
-    state.spread.clear()
+    state.tainted_forgotten = 0
     state.epoch += 1
 
 
@@ -318,8 +325,10 @@ def _learn_bank(
     """A transfer to a watched phone or card tells us a bank that holds it: freeze there too."""
     if bank_id in state.banks:
         return
-    state.banks.append(bank_id)
-    state.banks.sort()
+    state.banks, refused = state_bounds.learn_banks(state.banks, [bank_id])
+    if refused:
+        outcome.records_forgotten.banks += refused
+        return
     _freeze_everywhere(state, identifier_key, now, policy, outcome)
 
 
@@ -333,7 +342,7 @@ def amount_limit(state: IdentifierState) -> int | None:
     tainted: dict[str, int] = {}
     for support in state.supports.values():
         tainted.update(support.inflows)
-    return sum(tainted.values()) or None
+    return sum(tainted.values()) + state.tainted_forgotten or None
 
 
 def _freeze_everywhere(
@@ -352,6 +361,8 @@ def _freeze_everywhere(
             command_id, CommandType.FREEZE_ACCOUNT, bank_id, command["hop"], None, expires_at
         )
         outcome.commands.append(command)
+    # A new freeze supersedes the bank's earlier one, kept to be released: bound those.
+    outcome.records_forgotten.freezes += state_bounds.bound_freezes(state, now)
 
 
 def _followable(identifier_key: str, transfer: Transfer, policy: Policy) -> bool:
@@ -379,15 +390,10 @@ def _follow(
         return
     # One marker per followed transfer, with the hop it was sent at: a shorter path found
     # later (a lower hop here) must be sent again, or the chain below stops too early.
-    prefix = f"{transfer.recipient.key}|{transfer.key}|"
     next_hop = support.hop + 1
-    followed = state.spread.setdefault(support.report_id, [])
-    earlier = next((m for m in followed if m.startswith(prefix)), None)
-    if earlier is not None:
-        if int(earlier.rpartition("|")[2]) <= next_hop:
-            return
-        followed.remove(earlier)
-    followed.append(f"{prefix}{next_hop}")
+    followed = state.spread.setdefault(support.report_id, Followed())
+    if not followed.send(transfer.recipient.key, transfer.key, next_hop):
+        return
     watch = Watch(
         report_id=support.report_id,
         fraud_type=support.fraud_type,

@@ -20,11 +20,12 @@ The formats, each as `dump_x`/`load_x` (where written / where read):
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
+from antifraud.core.followed import Followed
 from antifraud.core.hold_records import forget_holds
 from antifraud.core.identifiers import Identifier
 from antifraud.core.ledger import AckReceived, CommandIssued, LedgerEntry, LedgerEvent, ResendDue
@@ -41,6 +42,7 @@ from antifraud.core.matching import (
 from antifraud.core.names import CommandType
 from antifraud.core.records import Ack, Report, ReportedAccount
 from antifraud.core.reports import ReportEntry
+from antifraud.core.state_bounds import Forgotten, shrink
 from antifraud.core.transfer_rows import TransferRows, transfer_from_json, transfer_to_json
 
 # ---------------------------------------------------------------------------- identifier events
@@ -118,23 +120,48 @@ def dump_bundle_item(key: str, event: Event) -> bytes:
 
 
 def dump_state(state: IdentifierState) -> bytes:
-    return orjson.dumps(
-        {
-            "b": state.banks,
-            "s": {
-                rid: [s.fraud_type, s.reported_at, s.hop, s.inflows]
-                for rid, s in state.supports.items()
-            },
-            "i": state.inflight.rows(),
-            "o": state.outflows.rows(),
-            "c": [
-                [c.command_id, c.type, c.bank_id, c.hop, c.transfer, c.expires_at]
-                for c in state.commands.values()
-            ],
-            "sp": state.spread,
-            "ep": state.epoch,
-        }
-    )
+    row: dict[str, Any] = {
+        "b": state.banks,
+        "s": {
+            rid: [s.fraud_type, s.reported_at, s.hop, s.inflows]
+            for rid, s in state.supports.items()
+        },
+        "i": state.inflight.rows(),
+        "o": state.outflows.rows(),
+        "c": [
+            [c.command_id, c.type, c.bank_id, c.hop, c.transfer, c.expires_at]
+            for c in state.commands.values()
+        ],
+        "sp": {rid: _followed_row(followed) for rid, followed in state.spread.items()},
+        "ep": state.epoch,
+    }
+    # Tainted money kept only as sums (core/state_bounds.py): written only when there is some,
+    # so a state that never reached the bound keeps the bytes written before.
+    if state.tainted_forgotten:
+        row["tf"] = state.tainted_forgotten
+    shares = {rid: s.inflows_forgotten for rid, s in state.supports.items() if s.inflows_forgotten}
+    if shares:
+        row["sf"] = shares
+    return orjson.dumps(row)
+
+
+def _followed_row(followed: Followed) -> list[str]:
+    """The recipients of forgotten markers, bare (an identifier key has no "|"), then the
+    markers as rows have always held them, "recipient|transfer key|hop", oldest first."""
+    markers = [f"{marker}|{hop}" for marker, hop in followed.transfers.items()]
+    return [*followed.recipients, *markers]
+
+
+def _followed_from_row(row: list[str]) -> Followed:
+    transfers: dict[str, int] = {}
+    recipients: dict[str, None] = {}
+    for entry in row:
+        marker, bar, hop = entry.rpartition("|")
+        if bar:
+            transfers[marker] = int(hop)
+        else:
+            recipients[entry] = None
+    return Followed(transfers, recipients)  # which derives its index of recipients
 
 
 # A state row is one changelog record: Kafka's producers and brokers refuse records over
@@ -149,47 +176,54 @@ class StateRow:
 
     raw: bytes
     transfers_forgotten: int = 0
-    commands_forgotten: int = 0
+    commands_forgotten: int = 0  # holds
+    records_forgotten: Forgotten = field(default_factory=Forgotten)  # the other kinds
 
 
 def dump_state_within(
     state: IdentifierState, now: float, limit: int = STATE_ROW_LIMIT_BYTES
 ) -> StateRow:
     """`dump_state`, forgetting the oldest remembered transfers, then the oldest hold records,
-    until the row fits `limit`.
+    then a tenth of each other kind (`state_bounds.shrink`), until the row fits `limit`.
 
-    With the policy's bounds on transfers and holds a row stays far below it; only records
-    with pathological fields (128-character ids made of escaped characters) get here.
+    Within its bounds (the policy's and core/state_bounds.py's) a row stays far below it;
+    only records with pathological fields (128-character ids made of escaped characters)
+    get here.
     """
     raw = dump_state(state)
     transfers = commands = 0
+    records = Forgotten()
     while len(raw) > limit:
         larger = max(state.inflight, state.outflows, key=len)
         if larger:
             transfers += larger.keep_newest(len(larger) * 9 // 10)
         elif any(c.type == CommandType.HOLD_TRANSFER for c in state.commands.values()):
             commands += forget_holds(state, now, len(state.commands) * 9 // 10)
+        elif (shrunk := shrink(state, now)) is not None:
+            records.add(shrunk)
         else:
             break  # nothing left to forget; the send will fail and say so
         raw = dump_state(state)
-    return StateRow(raw, transfers, commands)
+    return StateRow(raw, transfers, commands, records)
 
 
 def load_state(raw: bytes | None) -> IdentifierState:
     if not raw:
         return IdentifierState()
     data = orjson.loads(raw)
+    shares = data.get("sf", {})
     return IdentifierState(
         banks=data["b"],
         supports={
-            rid: Support(rid, f, at, hop, inflows)
+            rid: Support(rid, f, at, hop, inflows, inflows_forgotten=shares.get(rid, 0))
             for rid, (f, at, hop, inflows) in data["s"].items()
         },
         inflight=TransferRows.from_rows(data["i"]),
         outflows=TransferRows.from_rows(data["o"]),
         commands={row[0]: ActiveCommand(*row) for row in data["c"]},
-        spread=data["sp"],
+        spread={rid: _followed_from_row(row) for rid, row in data["sp"].items()},
         epoch=data["ep"],
+        tainted_forgotten=data.get("tf", 0),
     )
 
 

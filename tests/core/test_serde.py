@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from antifraud.core.followed import Followed
 from antifraud.core.identifiers import Identifier
 from antifraud.core.matching import (
     ActiveCommand,
@@ -57,6 +58,7 @@ def states(draw: st.DrawFn) -> IdentifierState:
             draw(timestamps),
             draw(st.integers(0, 5)),
             draw(st.dictionaries(short_text, amounts, max_size=3)),
+            inflows_forgotten=draw(st.just(0) | amounts),
         )
     commands = {}
     for command_id in draw(st.lists(hex_ids, max_size=4, unique=True)):
@@ -79,8 +81,22 @@ def states(draw: st.DrawFn) -> IdentifierState:
         inflight=inflight,
         outflows=outflows,
         commands=commands,
-        spread=draw(st.dictionaries(short_text, st.lists(short_text, max_size=3), max_size=2)),
+        spread=draw(st.dictionaries(short_text, followed_money(), max_size=2)),
         epoch=draw(st.integers(min_value=0, max_value=1000)),
+        tainted_forgotten=draw(st.just(0) | amounts),
+    )
+
+
+@st.composite
+def followed_money(draw: st.DrawFn) -> Followed:
+    keys = identifiers.map(lambda i: i.key)
+    # A transfer id may hold "|" too: the hop is after the last one, the recipient before the first.
+    markers = st.tuples(keys, banks, short_text | st.just("odd|id")).map(
+        lambda m: f"{m[0]}|{m[1]}/{m[2]}"
+    )
+    return Followed(
+        draw(st.dictionaries(markers, st.integers(1, 5), max_size=3)),
+        dict.fromkeys(draw(st.lists(keys, max_size=2))),
     )
 
 
