@@ -14,8 +14,9 @@ from typing import Any
 from antifraud.agents import watchlist
 from antifraud.core.identifiers import mask_key
 from antifraud.core.matching import Event, IdentifierState, apply
-from antifraud.core.names import DeadLetterCode
+from antifraud.core.names import CommandType, DeadLetterCode
 from antifraud.core.serde import dump_bundle_item, dump_state_within, load_bundle, load_state
+from antifraud.core.state_bounds import BOUNDS, Forgotten
 from antifraud.core.watchlist import WatchlistEntry, entry_changed, watchlist_entry
 from antifraud.streams import metrics, topics
 from antifraud.streams.app import app, settings
@@ -47,10 +48,16 @@ async def _store(key: bytes, state: IdentifierState, now: float) -> None:
         return
     inflight = len(state.inflight)
     row = dump_state_within(state, now)
+    identifier_key = key.decode()
     if row.transfers_forgotten:
         metrics.TRANSFERS_FORGOTTEN.inc(row.transfers_forgotten)
+        _say_forgotten("transfers", identifier_key, now)
     if row.commands_forgotten:
-        metrics.COMMANDS_FORGOTTEN.inc(row.commands_forgotten)
+        metrics.COMMANDS_FORGOTTEN.labels(CommandType.HOLD_TRANSFER).inc(row.commands_forgotten)
+        _say_forgotten("commands", identifier_key, now)
+    _count_forgotten(row.records_forgotten)
+    for kind in row.records_forgotten.counts():
+        _say_forgotten(kind, identifier_key, now)
     if inflight != len(state.inflight):
         metrics.INFLIGHT_TRANSFERS.dec(inflight - len(state.inflight))
     await identifier_rows.set(key, row.raw)
@@ -69,6 +76,7 @@ async def _match_bundle(event: Any) -> None:
     commands: list[dict[str, Any]] = []
     follow_ups: list[tuple[str, Event]] = []
     watched_delta = inflight_delta = forgotten = commands_forgotten = 0
+    records_forgotten = Forgotten()
     for identifier_key, identifier_event in load_bundle(event.value):
         state = states.get(identifier_key)
         if state is None:
@@ -92,6 +100,9 @@ async def _match_bundle(event: Any) -> None:
         if outcome.commands_forgotten:
             commands_forgotten += outcome.commands_forgotten
             _say_forgotten("commands", identifier_key, now)
+        for kind in outcome.records_forgotten.counts():
+            _say_forgotten(kind, identifier_key, now)
+        records_forgotten.add(outcome.records_forgotten)
     deliveries = []
     for command in commands:
         deliveries += await issue_command(command, now)
@@ -108,7 +119,41 @@ async def _match_bundle(event: Any) -> None:
     if forgotten:
         metrics.TRANSFERS_FORGOTTEN.inc(forgotten)
     if commands_forgotten:
-        metrics.COMMANDS_FORGOTTEN.inc(commands_forgotten)
+        metrics.COMMANDS_FORGOTTEN.labels(CommandType.HOLD_TRANSFER).inc(commands_forgotten)
+    _count_forgotten(records_forgotten)
+
+
+# Forgotten's fields as antifraud_watch_records_forgotten_total's kinds (freezes are commands).
+_WATCH_RECORD_KINDS = {
+    "reports": "report",
+    "tainted_inflows": "tainted_inflow",
+    "followed_transfers": "followed_transfer",
+    "followed_recipients": "followed_recipient",
+    "banks": "bank",
+}
+# Every series from 0, so that the first record forgotten shows in increase() and its alert.
+for _type in (CommandType.HOLD_TRANSFER, CommandType.FREEZE_ACCOUNT):
+    metrics.COMMANDS_FORGOTTEN.labels(_type)
+for _kind in _WATCH_RECORD_KINDS.values():
+    metrics.WATCH_RECORDS_FORGOTTEN.labels(_kind)
+
+
+def _count_forgotten(forgotten: Forgotten) -> None:
+    for kind, count in forgotten.counts().items():
+        if kind == "freezes":
+            metrics.COMMANDS_FORGOTTEN.labels(CommandType.FREEZE_ACCOUNT).inc(count)
+        else:
+            metrics.WATCH_RECORDS_FORGOTTEN.labels(_WATCH_RECORD_KINDS[kind]).inc(count)
+
+
+def _bound(what: str) -> int:
+    """The bound named in a `<what>_forgotten` log line."""
+    policy = settings.policy
+    if what == "transfers":
+        return policy.max_transfers_per_identifier
+    if what == "commands":
+        return policy.max_commands_per_identifier
+    return int(getattr(BOUNDS, "superseded_freezes" if what == "freezes" else what))
 
 
 def _changed_entries(
@@ -128,22 +173,17 @@ _forgetting_said_at: dict[tuple[str, str], float] = {}
 
 
 def _say_forgotten(what: str, identifier_key: str, now: float) -> None:
-    """Name (masked) the account whose transfers or hold records are forgotten: once an hour
-    per account, since a busy account at the bound forgets one with every new transfer."""
+    """Name (masked) the account whose transfers, hold records or other records (a field of
+    `Forgotten`) are forgotten: once an hour per account and kind, since a busy account at a
+    bound forgets one with every new event."""
     said_at = _forgetting_said_at.get((what, identifier_key))
     if said_at is not None and now - said_at < _FORGETTING_SAID_EVERY:
         return
     if len(_forgetting_said_at) > 10_000:
         _forgetting_said_at.clear()
     _forgetting_said_at[(what, identifier_key)] = now
-    policy = settings.policy
     log.warning(
-        "event=%s_forgotten identifier=%s bound=%d",
-        what,
-        mask_key(identifier_key),
-        policy.max_transfers_per_identifier
-        if what == "transfers"
-        else policy.max_commands_per_identifier,
+        "event=%s_forgotten identifier=%s bound=%d", what, mask_key(identifier_key), _bound(what)
     )
 
 

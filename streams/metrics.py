@@ -95,9 +95,23 @@ TRANSFERS_FORGOTTEN = Counter(
 )
 COMMANDS_FORGOTTEN = Counter(
     "antifraud_commands_forgotten_total",
-    "Live holds an identifier's state forgot before they lapsed, so a revocation cannot "
-    "release them (they lapse by their expires_at): the identifier had more than twice "
-    "ANTIFRAUD_MAX_TRANSFERS_PER_IDENTIFIER holds",
+    "Live holds and freezes an identifier's state forgot before they lapsed, so a revocation "
+    "cannot release them (they lapse by their expires_at). type=hold_transfer: the identifier "
+    "had more than twice ANTIFRAUD_MAX_TRANSFERS_PER_IDENTIFIER holds; type=freeze_account: "
+    "a suspect had more than 100 freezes superseded by a larger amount_limit",
+    ["type"],
+    registry=REGISTRY,
+)
+WATCH_RECORDS_FORGOTTEN = Counter(
+    "antifraud_watch_records_forgotten_total",
+    "Records of why an identifier is watched and where its money went, forgotten past their "
+    "bound (core/state_bounds.py). kind=report: live reports beyond 500 on one identifier "
+    "(commands no longer name it); tainted_inflow: a suspect's tainted transfers beyond 1000 "
+    "kept only as a sum (amount_limit unchanged); followed_transfer: markers of followed "
+    "money beyond 1000 (the recipient is still reached by a revocation); "
+    "followed_recipient: recipients beyond 500 a revocation can no longer reach; bank: banks "
+    "beyond 100 an identifier was not learned at (no freeze there)",
+    ["kind"],
     registry=REGISTRY,
 )
 HELD_TENGE = Counter(
