@@ -39,6 +39,8 @@ COUNTERS = {
     "antifraud_acks_total",
     "antifraud_overdue_commands_total",
     "antifraud_transfers_forgotten_total",
+    "antifraud_commands_forgotten_total",
+    "antifraud_watch_records_forgotten_total",
 }
 GAUGES = {
     "antifraud_up",
@@ -73,6 +75,7 @@ KNOWN_LABELS = {
     "fraud_type",
     "bank_id",
     "status",
+    "kind",
     "le",
     "job",
     "instance",
@@ -86,6 +89,8 @@ ALERT_NAMES = {
     "AntifraudBankSilent",
     "AntifraudWorkerDown",
     "AntifraudTransfersForgotten",
+    "AntifraudCommandsForgotten",
+    "AntifraudWatchRecordsForgotten",
 }
 CONTRACT_TOPICS = (
     "antifraud.transfers",
@@ -324,6 +329,8 @@ def test_dashboard_references_only_known_metrics():
         "antifraud_watched_identifiers",
         "antifraud_inflight_transfers",
         "antifraud_transfers_forgotten_total",
+        "antifraud_commands_forgotten_total",
+        "antifraud_watch_records_forgotten_total",
     ):
         assert required in seen, f"dashboard shows no panel for {required}"
 
