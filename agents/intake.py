@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from antifraud.core.dead_letters import Payload
 from antifraud.core.intake import parse_ack, parse_report, parse_transfer
 from antifraud.core.ledger import AckReceived
 from antifraud.core.matching import Event, TransferIn, TransferOut
@@ -75,7 +76,7 @@ async def _report(event: Any) -> None:
 async def _ack(event: Any) -> None:
     ack = parse_ack(event.value, settings.max_record_bytes)
     # source and payload kept so the ledger can dead-letter an ack for a command it never issued
-    received = AckReceived(ack, source_of(event.message), event.value)
+    received = AckReceived(ack, source_of(event.message), Payload.carried(event.value))
     await topics.ledger_events.send(key=ack.command_id.encode(), value=dump_ledger_event(received))
     metrics.RECORDS.labels(settings.topics.bank_acks, "accepted").inc()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from antifraud.core.dead_letters import Payload
 from antifraud.core.names import AckStatus, CommandType
 from antifraud.core.records import Ack
 
@@ -47,12 +48,13 @@ class CommandIssued:
 
 @dataclass(frozen=True, slots=True)
 class AckReceived:
-    """A bank acknowledged a command. `source` and `payload` (the ack's original bytes) are
-    kept so the ledger can dead-letter an ack for a command it never issued."""
+    """A bank acknowledged a command. `source` and `payload` (the ack's original bytes, or
+    beyond 64 KiB their dead-letter form, `Payload.carried`) are kept so the ledger can
+    dead-letter an ack for a command it never issued."""
 
     ack: Ack
     source: dict[str, Any]
-    payload: bytes
+    payload: bytes | Payload
 
 
 @dataclass(frozen=True, slots=True)

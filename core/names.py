@@ -45,6 +45,7 @@ class DeadLetterCode:
     INVALID_ACK: Final = "invalid_ack"  # an ack that contradicts its command
     # Not a fault of the record: a bug met it. Kept so the record is never lost.
     INTERNAL_ERROR: Final = "internal_error"
+    FORBIDDEN: Final = "forbidden"  # an issuer that may not act on that report
     ALL: Final = (
         INVALID_JSON,
         SCHEMA_VIOLATION,
@@ -56,6 +57,7 @@ class DeadLetterCode:
         DUPLICATE_REPORT,
         INVALID_ACK,
         INTERNAL_ERROR,
+        FORBIDDEN,
     )
 
 

@@ -13,18 +13,20 @@ The formats, each as `dump_x`/`load_x` (where written / where read):
 - report events, on the report-events topic (agents/intake / agents/reports);
 - registry entries, the report-registry table (agents/reports);
 - ledger events `issued`, `ack`, `due`, on the ledger-events topic (streams/emit,
-  agents/intake, agents/ledger's timer / agents/ledger);
+  agents/intake, agents/ledger's timer / agents/ledger); an ack carries its original
+  bytes for a later dead letter, truncated like one beyond 64 KiB
+  (`antifraud.core.dead_letters.Payload.carried`), so the event always fits;
 - ledger entries, the command-ledger table (agents/ledger).
 """
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
+from antifraud.core.dead_letters import Payload, as_text, from_text
 from antifraud.core.followed import Followed
 from antifraud.core.hold_records import forget_holds
 from antifraud.core.identifiers import Identifier
@@ -307,17 +309,12 @@ def payload_text(raw: bytes | None) -> tuple[str, str]:
     """The original bytes as text when they are UTF-8, else base64, and which one it is.
 
     The contract's dead letters carry a payload this way too (`payload_encoding`)."""
-    if raw is None:
-        return "", "utf-8"
-    try:
-        return raw.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        return base64.b64encode(raw).decode("ascii"), "base64"
+    return ("", "utf-8") if raw is None else as_text(raw)
 
 
 def payload_bytes(text: str, encoding: str) -> bytes:
     """The inverse of `payload_text`."""
-    return base64.b64decode(text) if encoding == "base64" else text.encode("utf-8")
+    return from_text(text, encoding)
 
 
 _RESEND_DUE = orjson.dumps({"e": "due"})
@@ -328,7 +325,9 @@ def dump_ledger_event(event: LedgerEvent) -> bytes:
         return orjson.dumps({"e": "issued", "cmd": event.command, "at": event.at})
     if isinstance(event, AckReceived):
         ack = event.ack
-        payload, encoding = payload_text(event.payload)
+        carried = event.payload
+        if isinstance(carried, bytes):
+            carried = Payload.whole(carried)
         return orjson.dumps(
             {
                 "e": "ack",
@@ -340,8 +339,7 @@ def dump_ledger_event(event: LedgerEvent) -> bytes:
                     "at": ack.at,
                 },
                 "src": event.source,
-                "payload": payload,
-                "payload_encoding": encoding,
+                **carried.fields(),
             }
         )
     return _RESEND_DUE
@@ -357,7 +355,11 @@ def load_ledger_event(raw: bytes) -> LedgerEvent:
         return AckReceived(
             Ack(ack["command_id"], ack["bank_id"], ack["status"], ack["amount_held"], ack["at"]),
             data["src"],
-            payload_bytes(data["payload"], data["payload_encoding"]),
+            (
+                Payload.from_fields(data)
+                if data.get("payload_truncated")
+                else payload_bytes(data["payload"], data["payload_encoding"])
+            ),
         )
     if kind == "due":
         return ResendDue()

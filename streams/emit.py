@@ -17,16 +17,17 @@ import orjson
 from aiokafka.errors import KafkaError
 from faust.exceptions import PartitionsMismatch
 
+from antifraud.core.dead_letters import Payload, fitted, key_fields, key_of
 from antifraud.core.identifiers import mask
 from antifraud.core.intake import Rejected
 from antifraud.core.ledger import CommandIssued
 from antifraud.core.matching import Event
 from antifraud.core.names import DeadLetterCode
 from antifraud.core.partitioning import by_owner
-from antifraud.core.serde import dump_bundle, dump_ledger_event, payload_text
+from antifraud.core.serde import dump_bundle, dump_ledger_event
 from antifraud.core.timestamps import format_rfc3339, parse_rfc3339
 from antifraud.streams import metrics, topics
-from antifraud.streams.app import settings
+from antifraud.streams.app import app, settings
 from antifraud.streams.kafka_security import aiokafka_security_options
 from antifraud.streams.topic_admin import ensure_topics
 
@@ -42,32 +43,32 @@ _command_topics: dict[str, Any] = {}
 
 
 def source_of(message: Any) -> dict[str, Any]:
-    key = message.key
-    if isinstance(key, bytes):
-        key = key.decode("utf-8", "replace")
     return {
         "topic": message.topic,
         "partition": message.partition,
         "offset": message.offset,
-        "key": key,
+        **key_fields(message.key),
     }
 
 
 async def dead_letter(
-    source: dict[str, Any], raw: bytes | None, code: str, message: str, input_topic: str = ""
+    source: dict[str, Any],
+    raw: bytes | Payload | None,
+    code: str,
+    message: str,
+    input_topic: str = "",
 ) -> None:
-    payload, encoding = payload_text(raw)
-    record = {
-        "error": {"code": code, "message": message},
-        "source": source,
-        "payload": payload,
-        "payload_encoding": encoding,
-        "rejected_at": format_rfc3339(time.time()),
-    }
-    key = source.get("key")
-    await topics.dead_letters.send(
-        key=key.encode() if isinstance(key, str) else None, value=orjson.dumps(record)
+    """Send the dead letter of a record, its payload truncated when the whole would not fit."""
+    payload = raw if isinstance(raw, Payload) else Payload.whole(raw)
+    value, _ = fitted(
+        source,
+        payload,
+        code,
+        message,
+        format_rfc3339(time.time()),
+        app.conf.producer_max_request_size,
     )
+    await topics.dead_letters.send(key=key_of(source), value=value)
     metrics.DEAD_LETTERS.labels(code).inc()
     if input_topic:
         metrics.RECORDS.labels(input_topic, "dead_lettered").inc()

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from antifraud.core.dead_letters import Payload
 from antifraud.core.ledger import (
     AckReceived,
     CommandIssued,
@@ -229,3 +230,14 @@ def test_the_ack_payload_written_before_is_the_original_bytes() -> None:
     assert isinstance(utf8, AckReceived) and utf8.payload == b'{"x":1}'
     assert isinstance(other, AckReceived) and other.payload == b"\xff"
     assert utf8.ack == Ack("ab", "HSBKKZKX", "applied", 0, 1795942802.0)
+
+
+def test_an_ack_beyond_64_kib_carries_what_its_dead_letter_would_hold() -> None:
+    raw = b'{"command_id": "ab", "pad": "' + b"y" * 1_040_000 + b'"}'
+    carried = Payload.carried(raw)
+    event = AckReceived(Ack("ab", "HSBKKZKX", "applied", 0, 1795942802.0), {"key": "ab"}, carried)
+    written = dump_ledger_event(event)
+    assert len(written) < 70 * 1024  # the ledger event fits, whatever the ack's size
+    loaded = load_ledger_event(written)
+    assert isinstance(loaded, AckReceived) and loaded.payload == carried
+    assert carried.size == len(raw) and carried.held() == raw[: 64 * 1024]
