@@ -13,6 +13,8 @@ import orjson
 from antifraud.core.audit_chain import AuditChain
 from antifraud.streams import topics
 from antifraud.streams.app import app, settings
+from antifraud.streams.emit import delivered
+from antifraud.streams.handling import handle_each
 
 audit_out = topics.raw_topic(settings.topics.audit)
 
@@ -24,12 +26,18 @@ audit_heads = topics.bytes_table(
 
 @app.agent(topics.audit_entries)
 async def audit_trail(stream: Any) -> None:
-    async for event in stream.events():
-        chain_id = f"chain-{event.message.partition}"
-        head_key = chain_id.encode()
-        head = audit_heads.get(head_key)
-        chain = AuditChain.resume(orjson.loads(head) if head else None)
-        record = chain.append(orjson.loads(event.value))
-        record["chain"] = chain_id
-        audit_heads[head_key] = orjson.dumps(record)
-        await audit_out.send(key=head_key, value=orjson.dumps(record))
+    await handle_each(stream, _append)
+
+
+async def _append(event: Any) -> None:
+    chain_id = f"chain-{event.message.partition}"
+    head_key = chain_id.encode()
+    head = audit_heads.get(head_key)
+    chain = AuditChain.resume(orjson.loads(head) if head else None)
+    record = chain.append(orjson.loads(event.value))
+    record["chain"] = chain_id
+    value = orjson.dumps(record)
+    # On the audit topic before the head says it is: a head ahead of the topic would chain
+    # the next record to one never written.
+    await delivered([await audit_out.send(key=head_key, value=value)])
+    audit_heads[head_key] = value

@@ -18,7 +18,8 @@ from antifraud.core.records import Transfer
 from antifraud.core.serde import dump_ledger_event, dump_report_event
 from antifraud.streams import metrics, topics
 from antifraud.streams.app import app, settings
-from antifraud.streams.emit import guarded, parsed, send_identifier_events, source_of
+from antifraud.streams.emit import parsed, send_identifier_events, source_of, write
+from antifraud.streams.handling import handle_batches, handle_each
 
 transfers_in = topics.raw_topic(settings.topics.transfers)
 _batch_window = settings.batch_window_ms / 1000
@@ -38,7 +39,10 @@ def _saw_transfer_from(bank_id: str, now: float) -> None:
 
 
 async def _transfers(events: list[Any]) -> None:
-    """A batch of transfers: each to its recipient (holds) and from its sender (the money trail)."""
+    """A batch of transfers: each to its recipient (holds) and from its sender (the money trail).
+
+    Done once its bundles and dead letters are written (streams/emit.py, `guarded_batch`).
+    """
     identifier_events: list[tuple[str, Event]] = []
     now = time.time()
     for event in events:
@@ -67,34 +71,30 @@ async def _report(event: Any) -> None:
     # The police system's own record goes along, for the registry's dead letters (a revoke
     # of an unknown report, a reused report id).
     origin = (source_of(event.message), event.value)
-    await topics.report_events.send(
-        key=report.report_id.encode(), value=dump_report_event(report, origin)
-    )
+    await write(topics.report_events, report.report_id.encode(), dump_report_event(report, origin))
     metrics.RECORDS.labels(settings.topics.reports, "accepted").inc()
 
 
 async def _ack(event: Any) -> None:
     ack = parse_ack(event.value, settings.max_record_bytes)
-    # source and payload kept so the ledger can dead-letter an ack for a command it never issued
+    # Source and payload kept so the ledger can dead-letter an ack for a command it never
+    # issued; beyond 64 KiB only what that dead letter would hold, so the event always fits.
     received = AckReceived(ack, source_of(event.message), Payload.carried(event.value))
-    await topics.ledger_events.send(key=ack.command_id.encode(), value=dump_ledger_event(received))
+    await write(topics.ledger_events, ack.command_id.encode(), dump_ledger_event(received))
     metrics.RECORDS.labels(settings.topics.bank_acks, "accepted").inc()
 
 
 @app.agent(transfers_in)
 async def intake_transfers(stream: Any) -> None:
-    # Batches: acked only after the whole batch is handled (Faust's take_events).
-    async for events in stream.take_events(settings.batch_size, within=_batch_window):
-        await _transfers(events)
+    # In batches, each record acked once its batch is written (streams/handling.py).
+    await handle_batches(stream, settings.batch_size, _batch_window, _transfers)
 
 
 @app.agent(reports_in)
 async def intake_reports(stream: Any) -> None:
-    async for event in stream.events():
-        await guarded(event, _report)
+    await handle_each(stream, _report)
 
 
 @app.agent(acks_in)
 async def intake_acks(stream: Any) -> None:
-    async for event in stream.events():
-        await guarded(event, _ack)
+    await handle_each(stream, _ack)

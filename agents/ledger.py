@@ -27,7 +27,8 @@ from antifraud.core.serde import (
 )
 from antifraud.streams import metrics, topics
 from antifraud.streams.app import app, settings
-from antifraud.streams.emit import audit, command_topic_for, dead_letter, delivered, guarded
+from antifraud.streams.emit import audit, command_topic_for, dead_letter, delivered
+from antifraud.streams.handling import handle_each
 
 log = logging.getLogger("antifraud")
 
@@ -42,8 +43,7 @@ _resend_requested: set[bytes] = set()
 
 @app.agent(topics.ledger_events)
 async def ledger(stream: Any) -> None:
-    async for event in stream.events():
-        await guarded(event, _ledger_one)
+    await handle_each(stream, _ledger_one)
 
 
 async def _ledger_one(event: Any) -> None:

@@ -23,12 +23,12 @@ from antifraud.streams.app import app, settings
 from antifraud.streams.emit import (
     dead_letter,
     delivered,
-    guarded,
     issue_command,
     send_identifier_events,
     source_of,
 )
 from antifraud.streams.faust_internals.direct_table import DirectTable
+from antifraud.streams.handling import handle_each
 
 log = logging.getLogger("antifraud")
 
@@ -65,8 +65,7 @@ async def _store(key: bytes, state: IdentifierState, now: float) -> None:
 
 @app.agent(topics.identifier_events)
 async def match(stream: Any) -> None:
-    async for event in stream.events():
-        await guarded(event, _match_bundle)
+    await handle_each(stream, _match_bundle)
 
 
 async def _match_bundle(event: Any) -> None:

@@ -18,10 +18,10 @@ from antifraud.streams.emit import (
     audit,
     dead_letter,
     delivered,
-    guarded,
     send_identifier_events,
     source_of,
 )
+from antifraud.streams.handling import handle_each
 
 log = logging.getLogger("antifraud")
 
@@ -33,8 +33,7 @@ report_registry = topics.bytes_table(
 
 @app.agent(topics.report_events)
 async def registry(stream: Any) -> None:
-    async for event in stream.events():
-        await guarded(event, _register)
+    await handle_each(stream, _register)
 
 
 async def _register(event: Any) -> None:

@@ -163,3 +163,25 @@ LAST_TRANSFER = Gauge(
     ["bank_id"],
     registry=REGISTRY,
 )
+# Progress (/health, streams/progress.py): the contract's "Robustness promises", 1. and 3.
+STALLED_PARTITIONS = Gauge(
+    "antifraud_stalled_partitions",
+    "Partitions of this worker that have records waiting and have not moved for "
+    "ANTIFRAUD_HEALTH_STALL_SECONDS, or hold a record that can be written neither with its "
+    "effects nor as a dead letter; /health answers 503 while any is",
+    ["topic"],
+    registry=REGISTRY,
+)
+WRITES_FAILING_SECONDS = Gauge(
+    "antifraud_writes_failing_seconds",
+    "How long this worker's writes have been failing or waiting for the broker (0 while they "
+    "pass); /health answers 503 from ANTIFRAUD_HEALTH_WRITE_FAILURE_SECONDS",
+    registry=REGISTRY,
+)
+WRITE_FAILURES = Counter(
+    "antifraud_write_failures_total",
+    "Failures met while writing a record's effects or its dead letter, by kind: transient "
+    "(retried), record (dead-lettered), infrastructure (retried slowly, never skipped), bug",
+    ["kind"],
+    registry=REGISTRY,
+)

@@ -91,6 +91,10 @@ class Settings:
     preload_tables: bool = True
     watchlist_gauge: bool = True
     log_level: str = "info"
+    # /health answers 503 once a partition with records waiting has not moved for this long,
+    # or writes have been failing this long (streams/progress.py).
+    health_stall_seconds: float = 30.0
+    health_write_failure_seconds: float = 30.0
     topics: Topics = field(default_factory=Topics)
     policy: Policy = field(default_factory=Policy)
     security: Security = field(default_factory=Security)
@@ -124,6 +128,10 @@ class Settings:
             preload_tables=_bool(_env(e, "ANTIFRAUD_PRELOAD_TABLES", "true")),
             watchlist_gauge=_bool(_env(e, "ANTIFRAUD_WATCHLIST_GAUGE", "true")),
             log_level=_env(e, "ANTIFRAUD_LOG_LEVEL", "info"),
+            health_stall_seconds=float(_env(e, "ANTIFRAUD_HEALTH_STALL_SECONDS", "30")),
+            health_write_failure_seconds=float(
+                _env(e, "ANTIFRAUD_HEALTH_WRITE_FAILURE_SECONDS", "30")
+            ),
             topics=Topics(
                 transfers=_env(e, "ANTIFRAUD_TOPIC_TRANSFERS", Topics.transfers),
                 reports=_env(e, "ANTIFRAUD_TOPIC_REPORTS", Topics.reports),

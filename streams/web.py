@@ -8,7 +8,7 @@ from typing import Any
 from faust.sensors.prometheus import setup_prometheus_sensors
 from faust.web import Request, Response, View
 
-from antifraud.streams import metrics
+from antifraud.streams import metrics, progress
 from antifraud.streams.app import app
 from antifraud.streams.faust_internals import sensor
 from antifraud.streams.faust_internals.probes import last_read_offset, tables_recovered
@@ -33,10 +33,14 @@ def processing_state() -> tuple[bool, str]:
 
 @app.page("/health")
 async def health(self: View, request: Request) -> Response:
+    """503 until the worker processes, and while it cannot make progress (streams/progress.py)."""
     ok, state = processing_state()
-    return self.json(
-        {"status": "ok" if ok else "starting", "state": state}, status=200 if ok else 503
-    )
+    if not ok:
+        return self.json({"status": "starting", "state": state}, status=503)
+    problems = progress.problems()
+    if problems:
+        return self.json({"status": "stalled", "state": "; ".join(problems)}, status=503)
+    return self.json({"status": "ok", "state": state}, status=200)
 
 
 @app.timer(interval=5.0)

@@ -1,9 +1,11 @@
 """10. What /health and the lag timer read of Faust's state
 (tests/streams/faust_internals/test_probes.py).
 
-Faust does not declare either as public: the table manager's recovery (its `completed`
-event is set once every assigned table partition is recovered) and the consumer's read
-offsets (the last offset of each partition handed to an agent, kept by the fetcher, 4.).
+Faust does not declare any as public: the table manager's recovery (its `completed`
+event is set once every assigned table partition is recovered), the consumer's read
+offsets (the last offset of each partition handed to an agent, kept by the fetcher, 4.)
+and its committed offsets (what it last committed for each partition; /health's stall
+detection, streams/progress.py).
 """
 
 from __future__ import annotations
@@ -19,4 +21,10 @@ def tables_recovered(app: Any) -> bool:
 def last_read_offset(consumer: Any, tp: Any) -> int | None:
     """The offset of the last record of `tp` handed to an agent, None before the first."""
     offset: int | None = consumer._read_offset.get(tp)
+    return offset
+
+
+def committed_offset(consumer: Any, tp: Any) -> int | None:
+    """The offset last committed for `tp` (the next one to process), None before the first."""
+    offset: int | None = consumer._committed_offset.get(tp)
     return offset

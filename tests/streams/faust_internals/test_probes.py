@@ -7,7 +7,11 @@ import asyncio
 import faust
 from faust.types import TP
 
-from antifraud.streams.faust_internals.probes import last_read_offset, tables_recovered
+from antifraud.streams.faust_internals.probes import (
+    committed_offset,
+    last_read_offset,
+    tables_recovered,
+)
 from tests.streams.faust_internals.fakes import fast_consumer
 
 
@@ -31,3 +35,15 @@ def test_the_read_offset_is_none_before_the_first_record_of_a_partition() -> Non
     consumer._read_offset[tp] = 41  # as the fetcher records a record handed over
     assert last_read_offset(consumer, tp) == 41
     assert last_read_offset(consumer, TP("antifraud.transfers", 4)) is None
+
+
+def test_the_committed_offset_is_what_faust_last_committed_none_before() -> None:
+    _, consumer = fast_consumer()
+    tp = TP("antifraud.transfers", 3)
+    assert committed_offset(consumer, tp) is None
+    # What Faust's commit records once the broker took it (the next offset to process).
+    consumer._committed_offset.update({tp: 42})
+    assert committed_offset(consumer, tp) == 42
+    assert committed_offset(consumer, TP("antifraud.transfers", 4)) is None
+    consumer._committed_offset.pop(tp)  # a revoked partition's is forgotten
+    assert committed_offset(consumer, tp) is None
