@@ -41,6 +41,7 @@ COUNTERS = {
     "antifraud_transfers_forgotten_total",
     "antifraud_commands_forgotten_total",
     "antifraud_watch_records_forgotten_total",
+    "antifraud_write_failures_total",
 }
 GAUGES = {
     "antifraud_up",
@@ -49,6 +50,8 @@ GAUGES = {
     "antifraud_unacknowledged_commands",
     "antifraud_consumer_lag",
     "antifraud_last_transfer_timestamp_seconds",
+    "antifraud_stalled_partitions",
+    "antifraud_writes_failing_seconds",
 }
 HISTOGRAMS = {
     "antifraud_report_to_command_seconds",
@@ -91,6 +94,7 @@ ALERT_NAMES = {
     "AntifraudTransfersForgotten",
     "AntifraudCommandsForgotten",
     "AntifraudWatchRecordsForgotten",
+    "AntifraudWorkerStalled",
 }
 CONTRACT_TOPICS = (
     "antifraud.transfers",
@@ -292,6 +296,22 @@ def test_promql_tokenizer_finds_metric_names():
     assert promql_metric_names("sum(rate(antifraud_typo_total[5m]))") == {"antifraud_typo_total"}
 
 
+def test_the_known_metrics_are_the_ones_the_worker_exports():
+    """What alerts and panels may name is exported by the worker (streams/metrics.py)."""
+    from antifraud.streams.metrics import REGISTRY
+
+    exported = {
+        (metric.name, metric.type)
+        for metric in REGISTRY.collect()
+        if metric.name.startswith("antifraud_")
+    }
+    kinds = {"counter": COUNTERS, "gauge": GAUGES, "histogram": HISTOGRAMS}
+    for kind, names in kinds.items():
+        for name in names:
+            # prometheus_client names a counter without its _total suffix
+            assert (name.removesuffix("_total"), kind) in exported, f"{kind} {name}"
+
+
 def test_alerts_reference_only_known_metrics():
     rules = _alert_rules()
     assert {rule["alert"] for rule in rules} == ALERT_NAMES
@@ -331,6 +351,9 @@ def test_dashboard_references_only_known_metrics():
         "antifraud_transfers_forgotten_total",
         "antifraud_commands_forgotten_total",
         "antifraud_watch_records_forgotten_total",
+        "antifraud_stalled_partitions",
+        "antifraud_writes_failing_seconds",
+        "antifraud_write_failures_total",
     ):
         assert required in seen, f"dashboard shows no panel for {required}"
 
