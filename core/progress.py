@@ -1,9 +1,12 @@
 """Whether the worker is making progress: what `/health` answers (the contract's "Robustness
 promises", 3.), decided over plain values the runtime reports.
 
-Two ways a worker can stop while its process looks fine:
+Three ways a worker can stop while its process looks fine:
 - a partition it owns has records waiting and has not moved for a while (an agent stuck on
   a record, a commit that never comes);
+- the broker has answered none of its fetches for a while (the consumer long-polls every
+  partition it owns, so an idle worker hears back several times a second): it cannot know
+  whether records wait, nor move any;
 - its writes have been failing (or waiting for the broker) for a while.
 """
 
@@ -23,6 +26,7 @@ class Position:
     highwater: int | None  # the offset the broker gives the next record written
     committed: int | None  # the next offset to process, as last committed
     read: int | None  # the last offset handed to an agent
+    fetched_at: float | None = None  # when the broker last answered a fetch of it
 
     def mark(self) -> int | None:
         """What moves when the partition makes progress."""
@@ -73,6 +77,13 @@ def stalled(
         for key, position in positions.items()
         if position.waiting() and key in watches and now - watches[key].since >= after
     ]
+
+
+def broker_silent_for(positions: Mapping[K, Position], now: float) -> float:
+    """Seconds since the broker last answered a fetch of any of these partitions (0 before
+    the first answer: nothing to judge by yet)."""
+    answered = [p.fetched_at for p in positions.values() if p.fetched_at is not None]
+    return max(0.0, now - max(answered)) if answered else 0.0
 
 
 @dataclass(slots=True)

@@ -59,7 +59,12 @@ LAST_RETRY = 30.0
 async def write(topic: Any, key: bytes | None, value: bytes, partition: int | None = None) -> Any:
     """Send; the record being handled is done only once this is delivered. Returns the
     delivery (a future)."""
-    delivery = await topic.send(key=key, value=value, partition=partition)
+    # A send can wait itself (for metadata of a topic the broker does not serve): a wait too.
+    wait = progress.writes.wait_started(time.time())
+    try:
+        delivery = await topic.send(key=key, value=value, partition=partition)
+    finally:
+        progress.writes.wait_ended(wait)
     writes = _record_writes.get()
     if writes is not None:
         writes.append(delivery)

@@ -37,7 +37,7 @@ async def health(self: View, request: Request) -> Response:
     ok, state = processing_state()
     if not ok:
         return self.json({"status": "starting", "state": state}, status=503)
-    problems = progress.problems()
+    problems = progress.judge().problems()
     if problems:
         return self.json({"status": "stalled", "state": "; ".join(problems)}, status=503)
     return self.json({"status": "ok", "state": state}, status=200)

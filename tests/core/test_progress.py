@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from antifraud.core.progress import Position, Watch, Writes, look, stalled
+from antifraud.core.progress import Position, Watch, Writes, broker_silent_for, look, stalled
 from tests.core.strategies import FAST
 
 AFTER = 30.0
@@ -107,3 +107,12 @@ def test_a_write_waited_for_counts_as_failing_for_as_long_as_it_waits() -> None:
     writes.wait_ended(second)
     writes.wait_ended(second)  # twice is harmless
     assert writes.failing_for(45) == 0
+
+
+def test_a_broker_that_answers_no_fetch_is_silent_from_its_last_answer() -> None:
+    fresh = Position(5, 5, 4, fetched_at=100.0)
+    older = Position(0, None, None, fetched_at=70.0)
+    assert broker_silent_for({"t/0": fresh, "t/1": older}, 131) == 31  # the latest answer counts
+    assert broker_silent_for({"t/0": fresh}, 99) == 0
+    assert broker_silent_for({"t/0": Position(5, 5, 4)}, 1e9) == 0  # no answer yet: no verdict
+    assert broker_silent_for({}, 1e9) == 0

@@ -9,6 +9,7 @@ from faust.types import TP
 
 from antifraud.streams.faust_internals.probes import (
     committed_offset,
+    last_fetched_at,
     last_read_offset,
     tables_recovered,
 )
@@ -47,3 +48,21 @@ def test_the_committed_offset_is_what_faust_last_committed_none_before() -> None
     assert committed_offset(consumer, TP("antifraud.transfers", 4)) is None
     consumer._committed_offset.pop(tp)  # a revoked partition's is forgotten
     assert committed_offset(consumer, tp) is None
+
+
+def test_the_last_fetch_is_aiokafka_s_last_poll_timestamp_in_seconds() -> None:
+    from types import SimpleNamespace
+
+    tp = TP("antifraud.transfers", 3)
+    polls = {tp: 1_795_942_802_500}
+
+    def last_poll_timestamp(partition: TP) -> int | None:
+        assert partition in polls, "Partition is not assigned"  # as aiokafka does
+        return polls[partition]
+
+    aiokafka_consumer = SimpleNamespace(last_poll_timestamp=last_poll_timestamp)
+    consumer = SimpleNamespace(_thread=SimpleNamespace(_ensure_consumer=lambda: aiokafka_consumer))
+    assert last_fetched_at(consumer, tp) == 1_795_942_802.5
+    assert last_fetched_at(consumer, TP("antifraud.transfers", 4)) is None  # not assigned
+    polls[tp] = None  # type: ignore[assignment]
+    assert last_fetched_at(consumer, tp) is None
