@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import time
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -13,7 +15,7 @@ from antifraud.core.signatures import sign_report
 from antifraud.harness.simulation import identifier, make_iban, make_phone, report, transfer
 from antifraud.harness.worker_process import WorkerProcess
 from tests.integration.bus import Bus, about, conforms
-from tests.integration.conftest import REPORT_KEYS
+from tests.integration.conftest import REPORT_KEYS, Broker, isolated_env
 
 TRANSFERS = "antifraud.transfers"
 REPORTS = "antifraud.reports"
@@ -198,3 +200,74 @@ def test_worker_keeps_processing_after_bad_records(
     assert worker.alive()
     dead.close()
     commands.close()
+
+
+def test_records_near_the_1_mib_limit_get_dead_letters_that_fit(
+    broker: Broker, bus: Bus, worker_env: dict[str, str], tmp_path: Path, serial: int
+) -> None:
+    """With the default 1 MiB record limit (the suite's worker allows 64 KiB): a dead letter
+    that would copy a record near the limit holds its first 64 KiB, its size and its SHA-256,
+    and the valid transfers around it are held (the contract's "Robustness promises", 1.)."""
+    app_id = f"antifraud-fit-{serial}"
+    env = isolated_env(worker_env, app_id)
+    env.pop("ANTIFRAUD_MAX_RECORD_BYTES")
+    dead = bus.reader(f"{app_id}.dead_letter")
+    commands = bus.reader(f"{app_id}.bank_commands")
+    worker = WorkerProcess(broker.url, tmp_path, env, name="fit").start()
+    phone = make_phone(serial + 17)
+    try:
+        bus.send(
+            f"{app_id}.reports",
+            report(
+                f"R-fit-{serial}",
+                [identifier("phone", phone, "HSBKKZKX")],
+                time.time(),
+                keys=REPORT_KEYS,
+            ),
+            key=f"R-fit-{serial}",
+        )
+        bus.flush()
+        commands.wait_for(about([phone]))
+        poison = b'{"transfer_id": "POISON-TR", "pad": "' + b"y" * 1_040_000
+        quotes = b'{"report_id": "' + b'\\"' * 300_000  # 600 KB, twice that escaped again
+        ack = orjson.dumps(
+            {
+                "command_id": f"{serial:032x}",
+                "bank_id": "HSBKKZKX",
+                "status": "applied",
+                "at": "2026-11-29T09:05:02Z",
+                "pad": "z" * 1_040_000,  # unknown fields are ignored: a valid ack
+            }
+        )
+        first, last = valid_transfer(serial + 1, phone), valid_transfer(serial + 2, phone)
+        bus.send(f"{app_id}.transfers", first, key=first["transfer_id"])
+        bus.send(f"{app_id}.transfers", poison, key=b"POISON-\xff")  # a key not UTF-8 either
+        bus.send(f"{app_id}.transfers", last, key=last["transfer_id"])
+        bus.send(f"{app_id}.reports", quotes, key=f"R-quotes-{serial}")
+        bus.send(f"{app_id}.bank_acks", ack, key=f"{serial:032x}")
+        bus.flush()
+        letters = dead.wait_for(lambda r: True, count=3, timeout=60)
+        conforms("dead_letter", letters)
+        by_topic = {letter["source"]["topic"].rsplit(".", 1)[1]: letter for letter in letters}
+        for name, raw, code in (
+            ("transfers", poison, "invalid_json"),
+            ("reports", quotes, "invalid_json"),
+            ("bank_acks", ack, "unknown_command"),
+        ):
+            letter = by_topic[name]
+            assert letter["error"]["code"] == code, letter["error"]
+            assert letter["payload_truncated"] is True
+            assert letter["payload_bytes"] == len(raw)
+            assert letter["payload_sha256"] == hashlib.sha256(raw).hexdigest()
+            assert letter["payload"].encode() == raw[: 64 * 1024]
+        assert by_topic["transfers"]["source"]["key_encoding"] == "base64"
+        assert base64.b64decode(by_topic["transfers"]["source"]["key"]) == b"POISON-\xff"
+        holds = commands.wait_for(
+            lambda c: c["type"] == "hold_transfer" and about([phone])(c), count=4, timeout=60
+        )
+        assert len({c["command_id"] for c in holds}) == 4  # both transfers, at both banks
+        assert worker.alive()
+    finally:
+        worker.stop()
+        dead.close()
+        commands.close()
