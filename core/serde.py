@@ -232,8 +232,9 @@ def load_state(raw: bytes | None) -> IdentifierState:
 # ---------------------------------------------------------------------------- report events
 
 
-ReportOrigin = tuple[dict[str, Any], bytes | None]
-"""The police system's own record: its source (topic, partition, offset, key) and bytes."""
+ReportOrigin = tuple[dict[str, Any], bytes | Payload | None]
+"""The police system's own record: its source (topic, partition, offset, key) and bytes (beyond
+64 KiB, what its dead letter would hold: `Payload.carried`, so the event always fits)."""
 
 
 def dump_report_event(report: Report, origin: ReportOrigin | None = None) -> bytes:
@@ -254,7 +255,7 @@ def dump_report_event(report: Report, origin: ReportOrigin | None = None) -> byt
     if origin is not None:
         source, raw = origin
         body["src"] = source
-        body["payload"], body["payload_encoding"] = payload_text(raw)
+        body.update((raw if isinstance(raw, Payload) else Payload.carried(raw)).fields())
     return orjson.dumps(body)
 
 
@@ -263,6 +264,8 @@ def load_report_origin(raw: bytes) -> ReportOrigin | None:
     data = orjson.loads(raw)
     if "src" not in data:
         return None
+    if data.get("payload_truncated"):
+        return data["src"], Payload.from_fields(data)
     return data["src"], payload_bytes(data["payload"], data["payload_encoding"])
 
 

@@ -241,3 +241,17 @@ def test_an_ack_beyond_64_kib_carries_what_its_dead_letter_would_hold() -> None:
     loaded = load_ledger_event(written)
     assert isinstance(loaded, AckReceived) and loaded.payload == carried
     assert carried.size == len(raw) and carried.held() == raw[: 64 * 1024]
+
+
+def test_a_report_beyond_64_kib_carries_what_its_dead_letter_would_hold() -> None:
+    # A valid report may carry unknown fields up to the record limit, quotes doubling when
+    # escaped again: its event must still fit on the internal topic.
+    raw = b'{"report_id": "R-1", "pad": "' + b'\\"' * 450_000 + b'"}'
+    source = {"topic": "antifraud.reports", "partition": 0, "offset": 3, "key": "R-1"}
+    report = Report("R-1", "revoke", "other", 1795942802.0, "ALM-PD", "", ())
+    written = dump_report_event(report, (source, raw))
+    assert len(written) < 140 * 1024
+    assert load_report_event(written) == report
+    loaded = load_report_origin(written)
+    assert loaded is not None and loaded[0] == source
+    assert loaded[1] == Payload.carried(raw) and Payload.carried(raw).size == len(raw)
