@@ -207,7 +207,8 @@ def test_records_near_the_1_mib_limit_get_dead_letters_that_fit(
 ) -> None:
     """With the default 1 MiB record limit (the suite's worker allows 64 KiB): a dead letter
     that would copy a record near the limit holds its first 64 KiB, its size and its SHA-256,
-    and the valid transfers around it are held (the contract's "Robustness promises", 1.)."""
+    and the valid transfers around it are held (the contract's "Robustness promises", 1.).
+    A valid report as large carries only that much on its way to the registry, and freezes."""
     app_id = f"antifraud-fit-{serial}"
     env = isolated_env(worker_env, app_id)
     env.pop("ANTIFRAUD_MAX_RECORD_BYTES")
@@ -239,33 +240,44 @@ def test_records_near_the_1_mib_limit_get_dead_letters_that_fit(
                 "pad": "z" * 1_040_000,  # unknown fields are ignored: a valid ack
             }
         )
+        # A valid report as large as a record may be: quotes, doubled when escaped again.
+        big_phone = make_phone(serial + 18)
+        big = report(f"R-big-{serial}", [identifier("phone", big_phone, "HSBKKZKX")], time.time())
+        big["pad"] = '"' * 450_000
+        big = sign_report(big, "test-1", REPORT_KEYS["test-1"])
         first, last = valid_transfer(serial + 1, phone), valid_transfer(serial + 2, phone)
         bus.send(f"{app_id}.transfers", first, key=first["transfer_id"])
         bus.send(f"{app_id}.transfers", poison, key=b"POISON-\xff")  # a key not UTF-8 either
         bus.send(f"{app_id}.transfers", last, key=last["transfer_id"])
         bus.send(f"{app_id}.reports", quotes, key=f"R-quotes-{serial}")
         bus.send(f"{app_id}.bank_acks", ack, key=f"{serial:032x}")
+        bus.send(f"{app_id}.reports", big, key=f"R-big-{serial}")
         bus.flush()
-        letters = dead.wait_for(lambda r: True, count=3, timeout=60)
+        dead.wait_for(lambda r: True, count=3, timeout=60)
+        commands.wait_for(about([big_phone]), timeout=60)  # the last record acted on
+        letters = dead.values()
         conforms("dead_letter", letters)
-        by_topic = {letter["source"]["topic"].rsplit(".", 1)[1]: letter for letter in letters}
-        for name, raw, code in (
-            ("transfers", poison, "invalid_json"),
-            ("reports", quotes, "invalid_json"),
-            ("bank_acks", ack, "unknown_command"),
+        poison_key = base64.b64encode(b"POISON-\xff").decode()  # the key is not UTF-8
+        keyed = {letter["source"]["key"]: letter for letter in letters}
+        assert set(keyed) == {poison_key, f"R-quotes-{serial}", f"{serial:032x}"}
+        for key, raw, code in (
+            (poison_key, poison, "invalid_json"),
+            (f"R-quotes-{serial}", quotes, "invalid_json"),
+            (f"{serial:032x}", ack, "unknown_command"),
         ):
-            letter = by_topic[name]
+            letter = keyed[key]
             assert letter["error"]["code"] == code, letter["error"]
             assert letter["payload_truncated"] is True
             assert letter["payload_bytes"] == len(raw)
             assert letter["payload_sha256"] == hashlib.sha256(raw).hexdigest()
             assert letter["payload"].encode() == raw[: 64 * 1024]
-        assert by_topic["transfers"]["source"]["key_encoding"] == "base64"
-        assert base64.b64decode(by_topic["transfers"]["source"]["key"]) == b"POISON-\xff"
+        assert keyed[poison_key]["source"]["key_encoding"] == "base64"
         holds = commands.wait_for(
             lambda c: c["type"] == "hold_transfer" and about([phone])(c), count=4, timeout=60
         )
         assert len({c["command_id"] for c in holds}) == 4  # both transfers, at both banks
+        [freeze] = commands.wait_for(about([big_phone]), timeout=60)
+        assert freeze["type"] == "freeze_account"
         assert worker.alive()
     finally:
         worker.stop()
