@@ -14,12 +14,12 @@ from antifraud.core.dead_letters import Payload
 from antifraud.core.intake import parse_ack, parse_report, parse_transfer
 from antifraud.core.ledger import AckReceived
 from antifraud.core.matching import Event, TransferIn, TransferOut
-from antifraud.core.records import Transfer
+from antifraud.core.records import Ack, Report, Transfer
 from antifraud.core.serde import dump_ledger_event, dump_report_event
 from antifraud.streams import metrics, topics
 from antifraud.streams.app import app, settings
 from antifraud.streams.emit import parsed, send_identifier_events, source_of, write
-from antifraud.streams.handling import handle_batches, handle_each
+from antifraud.streams.handling import handle_batches
 
 transfers_in = topics.raw_topic(settings.topics.transfers)
 _batch_window = settings.batch_window_ms / 1000
@@ -28,6 +28,8 @@ acks_in = topics.raw_topic(settings.topics.bank_acks)
 
 
 _transfers_accepted = metrics.RECORDS.labels(settings.topics.transfers, "accepted")
+_reports_accepted = metrics.RECORDS.labels(settings.topics.reports, "accepted")
+_acks_accepted = metrics.RECORDS.labels(settings.topics.bank_acks, "accepted")
 _last_transfer_by_bank: dict[str, Any] = {}
 
 
@@ -60,41 +62,64 @@ def _parse_transfer(event: Any, now: float) -> Transfer:
     return parse_transfer(event.value, settings.max_record_bytes, now=now)
 
 
-async def _report(event: Any) -> None:
-    report = parse_report(
+async def _reports(events: list[Any]) -> None:
+    """A batch of police records, each to the registry (keyed by report id) or dead-lettered."""
+    now = time.time()
+    for event in events:
+        report = await parsed(event, lambda e: _parse_report(e, now))
+        if report is None:
+            continue  # dead-lettered
+        # The police system's own record goes along, for the registry's dead letters (a
+        # revoke of an unknown report, a reused report id).
+        origin = (source_of(event.message), event.value)
+        await write(
+            topics.report_events, report.report_id.encode(), dump_report_event(report, origin)
+        )
+        _reports_accepted.inc()
+
+
+def _parse_report(event: Any, now: float) -> Report:
+    return parse_report(
         event.value,
         settings.report_keys,
         settings.bank_directory,
         settings.max_record_bytes,
-        now=time.time(),
+        now=now,
     )
-    # The police system's own record goes along, for the registry's dead letters (a revoke
-    # of an unknown report, a reused report id).
-    origin = (source_of(event.message), event.value)
-    await write(topics.report_events, report.report_id.encode(), dump_report_event(report, origin))
-    metrics.RECORDS.labels(settings.topics.reports, "accepted").inc()
 
 
-async def _ack(event: Any) -> None:
-    ack = parse_ack(event.value, settings.max_record_bytes)
-    # Source and payload kept so the ledger can dead-letter an ack for a command it never
-    # issued; beyond 64 KiB only what that dead letter would hold, so the event always fits.
-    received = AckReceived(ack, source_of(event.message), Payload.carried(event.value))
-    await write(topics.ledger_events, ack.command_id.encode(), dump_ledger_event(received))
-    metrics.RECORDS.labels(settings.topics.bank_acks, "accepted").inc()
+async def _acks(events: list[Any]) -> None:
+    """A batch of bank acks, each to the ledger (keyed by command id) or dead-lettered."""
+    for event in events:
+        ack = await parsed(event, _parse_ack)
+        if ack is None:
+            continue  # dead-lettered
+        # Source and payload kept so the ledger can dead-letter an ack for a command it never
+        # issued; beyond 64 KiB only what that dead letter would hold, so the event always fits.
+        received = AckReceived(ack, source_of(event.message), Payload.carried(event.value))
+        await write(topics.ledger_events, ack.command_id.encode(), dump_ledger_event(received))
+        _acks_accepted.inc()
+
+
+def _parse_ack(event: Any) -> Ack:
+    return parse_ack(event.value, settings.max_record_bytes)
+
+
+# Each agent takes its records in batches: a batch is done once everything it wrote is on
+# the broker (one wait for the whole batch), and only then are its records acked
+# (streams/handling.py).
 
 
 @app.agent(transfers_in)
 async def intake_transfers(stream: Any) -> None:
-    # In batches, each record acked once its batch is written (streams/handling.py).
     await handle_batches(stream, settings.batch_size, _batch_window, _transfers)
 
 
 @app.agent(reports_in)
 async def intake_reports(stream: Any) -> None:
-    await handle_each(stream, _report)
+    await handle_batches(stream, settings.batch_size, _batch_window, _reports)
 
 
 @app.agent(acks_in)
 async def intake_acks(stream: Any) -> None:
-    await handle_each(stream, _ack)
+    await handle_batches(stream, settings.batch_size, _batch_window, _acks)

@@ -20,7 +20,8 @@ by the integration suite (every worker there runs with them) and by the fault te
    and the preload before the group join).
 8. `sensor`: Faust's Prometheus sensor, with each labelled series looked up once.
 9. `app_hooks`: the app's transport and the early start of its web server.
-10. `probes`: what /health and the lag timer read of Faust's consumer and recovery.
+10. `probes`: what /health and the lag timer read of Faust's consumer (read and committed
+    offsets, the last fetch answered) and recovery.
 
 Nothing outside this package touches a private attribute of another object: ruff's
 SLF001 is on for core/, agents/ and streams/, and off only here (pyproject.toml).
