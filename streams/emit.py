@@ -130,8 +130,15 @@ class _Attempts:
     def __init__(self, message: Any) -> None:
         self.message = message
         self.delay = FIRST_RETRY
+        self.failures = 0
+
+    def passed(self) -> None:
+        # Writes that failed for this record now pass (even a retry that wrote nothing).
+        if self.failures:
+            progress.writes.succeeded()
 
     async def failed(self, exc: BaseException, failure: Failure, writing: str) -> None:
+        self.failures += 1
         metrics.WRITE_FAILURES.labels(failure.value).inc()
         if failure in (Failure.TRANSIENT, Failure.INFRASTRUCTURE):
             progress.writes.failed(time.time())
@@ -185,6 +192,7 @@ async def guarded(event: Any, handle: Callable[[Any], Awaitable[None]]) -> None:
     while True:
         try:
             await _attempt(handle, event)
+            attempts.passed()
             return
         except Exception as exc:
             failure = classify(exc)
@@ -208,6 +216,7 @@ async def guarded_batch(
     while True:
         try:
             await _attempt(handle, list(events))
+            attempts.passed()
             return
         except Exception as exc:
             failure = classify(exc)
@@ -241,6 +250,7 @@ async def _dead_letter_until_written(event: Any, error: Exception, attempts: _At
         try:
             await _attempt(partial(_dead_letter_failure, exc=error, shortened=shortened), event)
             progress.unstuck(message.topic, message.partition)
+            attempts.passed()
             return
         except Exception as exc:
             failure = classify(exc)

@@ -257,3 +257,17 @@ def test_records_are_acked_only_once_done_and_never_when_the_agent_stops_midway(
     with wired():
         asyncio.run(scenario())
     assert stream.acked == [1]
+
+
+def test_a_retry_that_passes_clears_the_failing_writes_even_when_it_wrote_nothing() -> None:
+    calls = []
+
+    async def handle(event: Any) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ProducerSendError("x") from NotEnoughReplicasError()
+
+    with wired():
+        asyncio.run(emit.guarded(record(), handle))
+    assert len(calls) == 2
+    assert progress.writes.failing_since is None  # an idle worker is not left "failing"
