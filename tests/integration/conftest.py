@@ -12,11 +12,14 @@ from antifraud.harness.embedded_broker import EmbeddedBroker
 from antifraud.harness.worker_process import FAST_GROUP, WorkerProcess
 from antifraud.streams.settings import broker_url
 from tests.integration.apache_kafka import ApacheKafka
-from tests.integration.bus import Bus
+from tests.integration.bus import INPUT_TOPIC_MAX_MESSAGE_BYTES, Bus, create_topics
 
 REPORT_KEYS = {"test-1": b"integration-secret-one", "test-2": b"integration-secret-two"}
 ACK_SLA_SECONDS = 4
 KAFKA_GROUP = {"ANTIFRAUD_SESSION_TIMEOUT": "6", "ANTIFRAUD_HEARTBEAT_INTERVAL": "1"}
+PARTITIONS = 4
+# The contract's input topics with their default names, as the session worker reads them.
+INPUT_TOPICS = ("antifraud.transfers", "antifraud.reports", "antifraud.bank-acks")
 
 
 class Broker:
@@ -39,10 +42,27 @@ def broker(
     logs = tmp_path_factory.mktemp("broker")
     if lane == "apache-kafka":
         with ApacheKafka() as kafka:
-            yield Broker(kafka.start_single(logs), lane)
+            yield _with_input_topics(Broker(kafka.start_single(logs), lane))
     else:
         with EmbeddedBroker(log_file=logs / "broker.log") as embedded:
-            yield Broker(embedded.bootstrap, lane)
+            yield _with_input_topics(Broker(embedded.bootstrap, lane))
+
+
+def _with_input_topics(broker: Broker) -> Broker:
+    """Create the input topics, as an operator would, accepting records over 1 MiB.
+
+    The worker's limit is the default 1 MiB (`too_large` above it), and a record over it
+    can only reach the worker when its topic accepts it: Apache Kafka's default
+    message.max.bytes is 1,048,588, so without this the broker itself would refuse every
+    record the `too_large` tests send. (Tansu enforces no limit; the setting is harmless.)
+    """
+    create_topics(
+        broker.bootstrap,
+        INPUT_TOPICS,
+        PARTITIONS,
+        {"max.message.bytes": str(INPUT_TOPIC_MAX_MESSAGE_BYTES)},
+    )
+    return broker
 
 
 @pytest.fixture(scope="session")
@@ -52,10 +72,11 @@ def worker_env(broker: Broker) -> dict[str, str]:
     return {
         **group,
         "ANTIFRAUD_STORE": "rocksdb://",
-        "ANTIFRAUD_PARTITIONS": "4",
+        "ANTIFRAUD_PARTITIONS": str(PARTITIONS),
         "ANTIFRAUD_REPORT_KEYS": ",".join(f"{k}={v.decode()}" for k, v in REPORT_KEYS.items()),
         "ANTIFRAUD_ACK_SLA_SECONDS": str(ACK_SLA_SECONDS),
-        "ANTIFRAUD_MAX_RECORD_BYTES": str(64 * 1024),
+        # No ANTIFRAUD_MAX_RECORD_BYTES: the default 1 MiB, as in production. A 64 KiB
+        # override here once hid the loss of valid transfers behind one near-1 MiB record.
     }
 
 

@@ -99,14 +99,27 @@ def test_invalid_identifier(worker: WorkerProcess, bus: Bus, serial: int) -> Non
 
 
 def test_too_large(worker: WorkerProcess, bus: Bus, serial: int) -> None:
+    """Over the default 1 MiB: `too_large`, and the dead letter keeps only the first 64 KiB.
+
+    The suite's input topics and producer accept such a record (tests/integration/conftest.py);
+    its whole copy could not be written to the dead-letter topic (over 1,000,000 bytes).
+    """
     dead = bus.reader(DEAD)
     record = valid_transfer(serial, make_phone(serial + 13))
-    record["padding"] = "x" * (70 * 1024)  # the suite's worker allows 64 KiB
-    bus.send(TRANSFERS, record, key=f"large-{serial}")
+    record["padding"] = "x" * (1024 * 1024 + 1000)  # the worker's default limit is 1 MiB
+    raw = orjson.dumps(record)
+    bus.send(TRANSFERS, raw, key=f"large-{serial}")
     bus.flush()
-    [letter] = dead.wait_for(by_key(f"large-{serial}"))
+    [letter] = dead.wait_for(by_key(f"large-{serial}"), timeout=60)
+    conforms("dead_letter", [letter])
     assert letter["error"]["code"] == "too_large"
-    assert "limit is 65536" in letter["error"]["message"]
+    assert "limit is 1048576" in letter["error"]["message"]
+    assert letter.get("payload_truncated") is True
+    assert letter.get("payload_bytes") == len(raw)
+    assert letter.get("payload_sha256") == hashlib.sha256(raw).hexdigest()
+    kept = letter["payload"].encode()
+    assert letter["payload_encoding"] == "utf-8" and 0 < len(kept) <= 64 * 1024
+    assert raw.startswith(kept)
     dead.close()
 
 
