@@ -1,4 +1,8 @@
-"""Identifier normalisation: every way of writing one account reduces to one key, typos do not."""
+"""Identifier normalisation: every way of writing one account reduces to one key, typos do not.
+
+Long on purpose: it mirrors core/identifiers.py, one section per kind (IBAN, card, phone)
+with the contract's examples and their properties side by side.
+"""
 
 from __future__ import annotations
 

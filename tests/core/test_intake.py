@@ -1,4 +1,8 @@
-"""Intake: bytes -> validated, normalised record, or a rejection with the contract's code."""
+"""Intake: bytes -> validated, normalised record, or a rejection with the contract's code.
+
+Long on purpose: it mirrors core/intake.py, one section per input record (transfer,
+report, ack), each with every rejection code the contract names for it.
+"""
 
 from __future__ import annotations
 

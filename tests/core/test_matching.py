@@ -1,4 +1,8 @@
-"""The matching state machine, one example per promise of the contract's "Matching" section."""
+"""The matching state machine, one example per promise of the contract's "Matching" section.
+
+Long on purpose: one example per promise of the contract, in the contract's order, so a
+reader checks a promise against its test on one page.
+"""
 
 from __future__ import annotations
 

@@ -9,6 +9,9 @@ them (`TransferIn` to the recipient, `TransferOut` to the sender).
 The final state is compared with a reference model computed directly from the inputs: a
 live report makes every identifier a suspect whose shortest chain of followable transfers
 from one of the report's accounts has at most `hop_limit` hops, at exactly that hop.
+
+Long on purpose: the random money-graph generator and the invariants checked over it
+belong together; split, each half would need the other to be read.
 """
 
 from __future__ import annotations

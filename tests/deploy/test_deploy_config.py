@@ -5,6 +5,9 @@ alert rules and alert unit tests, `docker-compose config`, and the Grafana
 dashboard JSON. promtool and docker-compose must be on PATH: these tests fail
 (they do not skip) when they are missing; run scripts/check-deploy or
 `make setup` to install them.
+
+Long on purpose: it is the one place that holds the deploy files (Prometheus, alerts,
+Grafana, compose, Dockerfile) to the metrics the code defines.
 """
 
 from __future__ import annotations

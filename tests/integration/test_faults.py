@@ -11,6 +11,9 @@ them while something fails, and then holds the command topic against the expecte
 Duplicates (records whose id was already seen) are allowed by at-least-once delivery and
 are counted, not forbidden. Figures (expected / issued distinct / duplicates / recovery
 time after each fault) are printed and written to `faults-<test>.json` in the test's tmp dir.
+
+Long on purpose: the four fault scenarios share one measurement and one report of
+missing and duplicate commands, kept beside them.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ Every bad record must land in `antifraud.dead-letter` with the code the contract
 record must be processed (valid transfers to reported accounts give their holds, also
 when they carry unknown extra fields), and the worker must never restart: same PID,
 alive, `/health` 200 at the end. The generator is seeded, so a failure replays exactly.
+
+Long on purpose: the catalogue of hostile records and the check that each lands in the
+dead letters with its code are one table, read together.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ and topics), so the suite's shared worker is never poisoned. Every wait is bound
 test gathers what came out and compares it with the promise in one assertion, so a failure
 shows every broken promise of the test at once. The smaller findings are in
 test_robustness_smaller.py.
+
+Long on purpose: one test per finding of issue 18, in the issue's order.
 """
 
 from __future__ import annotations
