@@ -77,6 +77,13 @@ def wired(dead_letters: FakeTopic | None = None) -> Iterator[SimpleNamespace]:
     progress.unstuck("antifraud.transfers", 2)
 
 
+async def until(condition: Any, seconds: float = 5.0) -> None:
+    """Wait until `condition()` holds (a loaded machine runs the task later than a quiet one)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not condition() and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.02)
+
+
 def letters(topic: FakeTopic) -> list[dict[str, Any]]:
     return [orjson.loads(value) for value in topic.delivered]
 
@@ -165,7 +172,8 @@ def test_a_dead_letter_the_broker_refuses_as_too_large_is_sent_again_truncated()
 def test_a_record_written_neither_way_stops_its_agent_visibly_and_is_never_skipped() -> None:
     async def scenario(out: SimpleNamespace) -> None:
         task = asyncio.ensure_future(emit.guarded(record(), writing(FakeTopic(), 1, ValueError())))
-        await asyncio.sleep(0.2)
+        await until(lambda: bool(progress._stuck))
+        await asyncio.sleep(0.2)  # and it stays there: retried, never given up
         assert not task.done(), "guarded gave up on a record it could not write"
         assert progress._stuck == {("antifraud.transfers", 2): 7}
         out.dead_letters.failing = None  # the operator raises the topic's limit
@@ -190,6 +198,7 @@ def test_a_permanent_error_not_caused_by_the_record_stops_visibly_without_a_dead
 
     async def scenario() -> None:
         task = asyncio.ensure_future(emit.guarded(record(), handle))
+        await until(lambda: progress.writes.failing_since is not None)
         await asyncio.sleep(0.1)
         assert not task.done()
         assert progress.writes.failing_since is not None  # /health counts from here
