@@ -50,6 +50,7 @@ class Watch:
     mark: int | None
     waiting: bool
     since: float
+    seen_at: float  # the first look at it (since it was assigned)
 
 
 def look(
@@ -64,7 +65,7 @@ def look(
         if before is not None and before.waiting and waiting and before.mark == mark:
             watches[key] = before
         else:
-            watches[key] = Watch(mark, waiting, now)
+            watches[key] = Watch(mark, waiting, now, now if before is None else before.seen_at)
     return watches
 
 
@@ -79,10 +80,17 @@ def stalled(
     ]
 
 
-def broker_silent_for(positions: Mapping[K, Position], now: float) -> float:
-    """Seconds since the broker last answered a fetch of any of these partitions (0 before
-    the first answer: nothing to judge by yet)."""
-    answered = [p.fetched_at for p in positions.values() if p.fetched_at is not None]
+def broker_silent_for(
+    watches: Mapping[K, Watch], positions: Mapping[K, Position], now: float
+) -> float:
+    """Seconds since the broker last answered a fetch of any of these partitions; a partition
+    not answered yet counts from the first look at it (a broker frozen before its first
+    answer is silent too)."""
+    answered = [
+        position.fetched_at if position.fetched_at is not None else watches[key].seen_at
+        for key, position in positions.items()
+        if key in watches
+    ]
     return max(0.0, now - max(answered)) if answered else 0.0
 
 

@@ -110,9 +110,18 @@ def test_a_write_waited_for_counts_as_failing_for_as_long_as_it_waits() -> None:
 
 
 def test_a_broker_that_answers_no_fetch_is_silent_from_its_last_answer() -> None:
-    fresh = Position(5, 5, 4, fetched_at=100.0)
-    older = Position(0, None, None, fetched_at=70.0)
-    assert broker_silent_for({"t/0": fresh, "t/1": older}, 131) == 31  # the latest answer counts
-    assert broker_silent_for({"t/0": fresh}, 99) == 0
-    assert broker_silent_for({"t/0": Position(5, 5, 4)}, 1e9) == 0  # no answer yet: no verdict
-    assert broker_silent_for({}, 1e9) == 0
+    fresh = {"t/0": Position(5, 5, 4, fetched_at=100.0), "t/1": Position(0, None, None, 70.0)}
+    watches = look({}, fresh, 0)
+    assert broker_silent_for(watches, fresh, 131) == 31  # the latest answer counts
+    assert broker_silent_for(watches, fresh, 99) == 0
+    assert broker_silent_for({}, {}, 1e9) == 0  # nothing owned: nothing to judge by
+
+
+def test_a_partition_never_answered_counts_from_the_first_look_at_it() -> None:
+    # The broker froze before its first answer to a worker just assigned its partitions.
+    never = {"t/0": Position(None, None, None), "t/1": Position(None, None, None)}
+    watches = look({}, never, 1000.0)
+    watches = look(watches, never, 1010.0)  # later looks keep the first one
+    assert broker_silent_for(watches, never, 1031.0) == 31
+    answered = {**never, "t/1": Position(3, 3, 2, fetched_at=1029.0)}
+    assert broker_silent_for(look(watches, answered, 1031.0), answered, 1031.0) == 2
