@@ -13,7 +13,6 @@ import orjson
 from antifraud.core.audit_chain import AuditChain
 from antifraud.streams import topics
 from antifraud.streams.app import app, settings
-from antifraud.streams.emit import delivered
 from antifraud.streams.handling import handle_each
 
 audit_out = topics.raw_topic(settings.topics.audit)
@@ -37,7 +36,8 @@ async def _append(event: Any) -> None:
     record = chain.append(orjson.loads(event.value))
     record["chain"] = chain_id
     value = orjson.dumps(record)
-    # On the audit topic before the head says it is: a head ahead of the topic would chain
-    # the next record to one never written.
-    await delivered([await audit_out.send(key=head_key, value=value)])
+    # Sent (queued) before the head moves: a send refused at once leaves the head where it
+    # was, and the retry chains the same entry again. Its delivery is not waited for, or the
+    # trail would go one broker round trip per record (see `emit.audit`).
+    await audit_out.send(key=head_key, value=value)
     audit_heads[head_key] = value
