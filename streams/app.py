@@ -16,7 +16,7 @@ from antifraud.streams.local_state import (
     record_assignment,
     recorded_assignment,
 )
-from antifraud.streams.settings import Settings
+from antifraud.streams.settings import Settings, retired_variables_set
 from antifraud.streams.table_preload import preload_tables
 from antifraud.streams.topic_admin import ensure_topics
 
@@ -50,6 +50,8 @@ class AntifraudApp(TunedApp):
                 "Configure report keys before production use. !!!",
                 settings.topics.reports,
             )
+        for name, instead in retired_variables_set().items():
+            log.warning("event=setting_retired variable=%s ignored=true use=%r", name, instead)
         # Before any consumer subscribes: see streams/topic_admin.py for why.
         security = aiokafka_security_options(settings.security)
         await ensure_topics(

@@ -11,6 +11,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from antifraud.core.bank_directory import BankDirectory
+from antifraud.core.business_days import (
+    DEFAULT_COUNTRY,
+    DEFAULT_LIFETIME_BUSINESS_DAYS,
+    DEFAULT_TIME_ZONE,
+    BusinessCalendar,
+)
 from antifraud.core.policy import DEFAULT_CARVE_OUTS, Policy
 from antifraud.core.signatures import load_key_file, parse_report_keys
 
@@ -18,6 +24,20 @@ from antifraud.core.signatures import load_key_file, parse_report_keys
 def _env(env: Mapping[str, str], name: str, default: str) -> str:
     value = env.get(name, "").strip()
     return value if value else default
+
+
+# Variables an earlier version read, and what replaced them: the worker warns when one is set,
+# so an operator does not believe a setting applies that no longer does.
+RETIRED_VARIABLES = {
+    "ANTIFRAUD_COMMAND_LIFETIME_HOURS": "ANTIFRAUD_HOLD_BUSINESS_DAYS (business days of "
+    "ANTIFRAUD_CALENDAR_COUNTRY in ANTIFRAUD_TIME_ZONE)",
+}
+
+
+def retired_variables_set(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The retired variables set in `env` (default: the process's), with their replacements."""
+    e = os.environ if env is None else env
+    return {name: instead for name, instead in RETIRED_VARIABLES.items() if e.get(name, "").strip()}
 
 
 def _bool(text: str) -> bool:
@@ -141,8 +161,13 @@ class Settings:
                 lookback_seconds=float(_env(e, "ANTIFRAUD_LOOKBACK_HOURS", "72")) * 3600,
                 hop_limit=int(_env(e, "ANTIFRAUD_HOP_LIMIT", "3")),
                 min_follow_amount=int(_env(e, "ANTIFRAUD_MIN_FOLLOW_AMOUNT", "1")),
-                command_lifetime_seconds=float(_env(e, "ANTIFRAUD_COMMAND_LIFETIME_HOURS", "120"))
-                * 3600,
+                calendar=BusinessCalendar(
+                    country=_env(e, "ANTIFRAUD_CALENDAR_COUNTRY", DEFAULT_COUNTRY),
+                    time_zone=_env(e, "ANTIFRAUD_TIME_ZONE", DEFAULT_TIME_ZONE),
+                ),
+                lifetime_business_days=int(
+                    _env(e, "ANTIFRAUD_HOLD_BUSINESS_DAYS", str(DEFAULT_LIFETIME_BUSINESS_DAYS))
+                ),
                 carve_out_purposes=frozenset(p.strip() for p in carve_outs.split(",") if p.strip()),
                 ack_sla_seconds=float(_env(e, "ANTIFRAUD_ACK_SLA_SECONDS", "60")),
                 max_transfers_per_identifier=int(
