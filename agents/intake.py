@@ -62,6 +62,7 @@ async def _report(event: Any) -> None:
         settings.bank_directory,
         settings.max_record_bytes,
         now=time.time(),
+        key_issuers=settings.report_key_issuers,
     )
     # The police system's own record goes along, for the registry's dead letters (a revoke
     # of an unknown report, a reused report id).

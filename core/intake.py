@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from antifraud.core.authority import signer_mismatch
 from antifraud.core.bank_directory import BankDirectory
 from antifraud.core.identifiers import Identifier, InvalidIdentifier, normalise
 from antifraud.core.names import DeadLetterCode
@@ -132,8 +133,10 @@ def parse_report(
     max_bytes: int = DEFAULT_MAX_RECORD_BYTES,
     *,
     now: float,
+    key_issuers: Mapping[str, str] | None = None,
 ) -> Report:
-    """`now` is the platform's clock when the record is read (`reported_at` may not pass it)."""
+    """`now` is the platform's clock when the record is read (`reported_at` may not pass it).
+    `key_issuers`: the issuer each bound key signs for (antifraud.core.authority)."""
     data = decode_object(raw, max_bytes)
     _validate("report", data)
     # The signature is checked before anything in the report is trusted or normalised:
@@ -143,6 +146,9 @@ def parse_report(
         verdict = verify_report(_as_signed(raw), keys)
         if not verdict.ok:
             raise Rejected(DeadLetterCode.BAD_SIGNATURE, f"signature {verdict.reason}")
+        mismatch = signer_mismatch(verdict.key_id, data.get("issuer", ""), key_issuers or {})
+        if mismatch is not None:
+            raise Rejected(DeadLetterCode.BAD_SIGNATURE, f"signature {mismatch}")
     reported_at = _event_time(data, "reported_at", now)
     accounts = []
     for index, account in enumerate(data.get("accounts") or ()):

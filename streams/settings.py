@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from antifraud.core.authority import parse_issuers, parse_key_issuers
 from antifraud.core.bank_directory import BankDirectory
 from antifraud.core.business_days import (
     DEFAULT_COUNTRY,
@@ -100,6 +101,8 @@ class Settings:
     replication_factor: int = 1
     report_keys_spec: str = field(default="", repr=False)
     report_key_file: str = ""
+    report_key_issuers_spec: str = ""
+    supervisory_issuers_spec: str = ""
     bank_directory_file: str = ""
     max_record_bytes: int = 1024 * 1024
     session_timeout: float = 10.0
@@ -133,6 +136,8 @@ class Settings:
             replication_factor=int(_env(e, "ANTIFRAUD_REPLICATION_FACTOR", "1")),
             report_keys_spec=_env(e, "ANTIFRAUD_REPORT_KEYS", ""),
             report_key_file=_env(e, "ANTIFRAUD_REPORT_KEY_FILE", ""),
+            report_key_issuers_spec=_env(e, "ANTIFRAUD_REPORT_KEY_ISSUERS", ""),
+            supervisory_issuers_spec=_env(e, "ANTIFRAUD_SUPERVISORY_ISSUERS", ""),
             bank_directory_file=_env(e, "ANTIFRAUD_BANK_DIRECTORY", ""),
             max_record_bytes=int(_env(e, "ANTIFRAUD_MAX_RECORD_BYTES", str(1024 * 1024))),
             session_timeout=float(_env(e, "ANTIFRAUD_SESSION_TIMEOUT", "10")),
@@ -196,6 +201,16 @@ class Settings:
                 raise ValueError(f"report key ids set twice (env and key file): {clash}")
             keys.update(from_file)
         return keys
+
+    @cached_property
+    def report_key_issuers(self) -> dict[str, str]:
+        """The issuer each bound report key signs for (CONTRACT.md, "Who may act")."""
+        return parse_key_issuers(self.report_key_issuers_spec)
+
+    @cached_property
+    def supervisory_issuers(self) -> frozenset[str]:
+        """Issuers that may revoke, extend or return any unit's report."""
+        return parse_issuers(self.supervisory_issuers_spec)
 
     @cached_property
     def bank_directory(self) -> BankDirectory:

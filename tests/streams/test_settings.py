@@ -44,3 +44,15 @@ def test_the_retired_lifetime_in_hours_is_named_when_set() -> None:
     retired = retired_variables_set({"ANTIFRAUD_COMMAND_LIFETIME_HOURS": "120"})
     assert list(retired) == ["ANTIFRAUD_COMMAND_LIFETIME_HOURS"]
     assert "ANTIFRAUD_HOLD_BUSINESS_DAYS" in retired["ANTIFRAUD_COMMAND_LIFETIME_HOURS"]
+
+
+def test_key_issuers_and_supervisory_issuers_are_settings() -> None:
+    settings = Settings.from_env(
+        {
+            "ANTIFRAUD_REPORT_KEY_ISSUERS": "almaty-1=ALM-PD-CYBER",
+            "ANTIFRAUD_SUPERVISORY_ISSUERS": "GP-RK,ALM-PROSECUTOR",
+        }
+    )
+    assert settings.report_key_issuers == {"almaty-1": "ALM-PD-CYBER"}
+    assert settings.supervisory_issuers == {"GP-RK", "ALM-PROSECUTOR"}
+    assert Settings.from_env({}).supervisory_issuers == frozenset()
