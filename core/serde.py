@@ -49,7 +49,7 @@ from antifraud.core.transfer_rows import TransferRows, transfer_from_json, trans
 
 
 def _watch_to_json(w: Watch) -> dict[str, Any]:
-    return {
+    data = {
         "e": "watch",
         "r": w.report_id,
         "f": w.fraud_type,
@@ -60,6 +60,9 @@ def _watch_to_json(w: Watch) -> dict[str, Any]:
         "tk": w.transfer_key,
         "amt": w.amount,
     }
+    if w.lost:
+        data["lost"] = w.lost  # written only when known, so older events keep their bytes
+    return data
 
 
 def event_to_json(event: Event) -> dict[str, Any]:
@@ -88,6 +91,7 @@ def event_from_json(data: dict[str, Any]) -> Event:
             via=data["via"],
             transfer_key=data["tk"],
             amount=data["amt"],
+            lost=data.get("lost", 0),
         )
     if kind == "revoke":
         return Revoke(data["r"])
@@ -122,10 +126,7 @@ def dump_bundle_item(key: str, event: Event) -> bytes:
 def dump_state(state: IdentifierState) -> bytes:
     row: dict[str, Any] = {
         "b": state.banks,
-        "s": {
-            rid: [s.fraud_type, s.reported_at, s.hop, s.inflows]
-            for rid, s in state.supports.items()
-        },
+        "s": {rid: _support_row(s) for rid, s in state.supports.items()},
         "i": state.inflight.rows(),
         "o": state.outflows.rows(),
         "c": [
@@ -162,6 +163,19 @@ def _followed_from_row(row: list[str]) -> Followed:
         else:
             recipients[entry] = None
     return Followed(transfers, recipients)  # which derives its index of recipients
+
+
+def _support_row(s: Support) -> list[Any]:
+    row: list[Any] = [s.fraud_type, s.reported_at, s.hop, s.inflows]
+    if s.via is not None or s.lost:
+        row += [s.via, s.lost]  # rows written before these were kept have four items
+    return row
+
+
+def _support_from_row(report_id: str, row: list[Any], inflows_forgotten: int) -> Support:
+    fraud_type, reported_at, hop, inflows, *extra = row
+    via, lost = extra if extra else (None, 0)
+    return Support(report_id, fraud_type, reported_at, hop, inflows, inflows_forgotten, via, lost)
 
 
 # A state row is one changelog record: Kafka's producers and brokers refuse records over
@@ -215,8 +229,7 @@ def load_state(raw: bytes | None) -> IdentifierState:
     return IdentifierState(
         banks=data["b"],
         supports={
-            rid: Support(rid, f, at, hop, inflows, inflows_forgotten=shares.get(rid, 0))
-            for rid, (f, at, hop, inflows) in data["s"].items()
+            rid: _support_from_row(rid, row, shares.get(rid, 0)) for rid, row in data["s"].items()
         },
         inflight=TransferRows.from_rows(data["i"]),
         outflows=TransferRows.from_rows(data["o"]),
