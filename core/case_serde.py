@@ -159,7 +159,7 @@ def money_from_json(data: dict[str, Any]) -> HeldMoney:
     )
 
 
-def _sanction_from_json(data: dict[str, str]) -> Sanction:
+def sanction_from_json(data: dict[str, str]) -> Sanction:
     return Sanction(data["authority"], data["reference"], data["issued_at"])
 
 
@@ -258,9 +258,9 @@ def load_case_event(raw: bytes) -> CaseEvent:
     if kind == "revoked":
         return Revoked()
     if kind == "extend":
-        return ExtendOrdered(_sanction_from_json(data["sanction"]), data["until"])
+        return ExtendOrdered(sanction_from_json(data["sanction"]), data["until"])
     if kind == "return":
-        return ReturnOrdered(_sanction_from_json(data["sanction"]))
+        return ReturnOrdered(sanction_from_json(data["sanction"]))
     if kind == "money":
         return MoneyChanged(data["id"], money_from_json(data["money"]))
     if kind == "tick":

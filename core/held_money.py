@@ -29,6 +29,7 @@ from antifraud.core.case_links import CaseLink
 from antifraud.core.cases import BankAck, Freeze, Hold, IssuedReturn, TransferRef, held_amount
 from antifraud.core.identifiers import Identifier
 from antifraud.core.names import CommandType
+from antifraud.core.records import Ack
 from antifraud.core.timestamps import parse_rfc3339
 
 
@@ -106,13 +107,14 @@ class MoneyOutcome:
     changed: bool = False  # the cases of `reports` must get the new version
 
 
-def apply_money(money: HeldMoney, event: MoneyEvent) -> MoneyOutcome:
-    """Change `money` in place by one event; what to issue and whether the cases must hear."""
+def apply_money(money: HeldMoney, command_id: str, event: MoneyEvent) -> MoneyOutcome:
+    """Change `money` (of the hold or freeze `command_id`) in place by one event; what to
+    issue and whether the cases must hear."""
     outcome = MoneyOutcome()
     if isinstance(event, Linked):
         outcome.changed = _link(money, event.link)
     elif isinstance(event, Acked):
-        outcome.changed = _ack(money, event.command_id, event.ack)
+        outcome.changed = _ack(money, command_id, event)
     elif event.command["type"] == CommandType.EXTEND:
         _extend(money, event.command, outcome)
     else:
@@ -132,8 +134,10 @@ def _link(money: HeldMoney, link: CaseLink) -> bool:
     return (money.command, money.reports, money.tainted) != before
 
 
-def _ack(money: HeldMoney, command_id: str, ack: BankAck) -> bool:
-    if money.command is not None and command_id == money.command.command_id:
+def _ack(money: HeldMoney, own_id: str, event: Acked) -> bool:
+    command_id, ack = event.command_id, event.ack
+    if command_id == own_id:
+        # Kept even before the command's facts arrive: the two travel by different paths.
         if money.ack is not None:
             return False  # the first ack stands, as in the ledger
         money.ack = ack
@@ -198,6 +202,25 @@ def refusal(money: HeldMoney, command: dict[str, Any]) -> str | None:
     if committed + int(command["amount"]) > held:
         return MORE_THAN_HELD
     return None
+
+
+def money_owner(command: dict[str, Any]) -> str | None:
+    """The hold or freeze an ack of `command` tells about (the key its money is kept under):
+    itself, the one a `return_funds` returns or an `extend` extends; None for a release."""
+    kind = command.get("type")
+    if kind in (CommandType.HOLD_TRANSFER, CommandType.FREEZE_ACCOUNT):
+        return str(command["command_id"])
+    if kind == CommandType.RETURN_FUNDS:
+        return str(command["returns"])
+    if kind == CommandType.EXTEND:
+        return str(command["extends"])
+    return None
+
+
+def bank_ack(ack: Ack) -> BankAck:
+    """An ack as the cases read it. Intake reads a missing `amount_held` as 0, which the
+    ledger counts as "not said" (a hold then holds its whole transfer): so do the cases."""
+    return BankAck(ack.status, ack.amount_held or None, ack.amount_returned)
 
 
 def command_facts(link: CaseLink) -> Hold | Freeze | None:

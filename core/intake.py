@@ -14,6 +14,7 @@ import orjson
 
 from antifraud.core.authority import signer_mismatch
 from antifraud.core.bank_directory import BankDirectory
+from antifraud.core.cases import Sanction, Victim
 from antifraud.core.identifiers import Identifier, InvalidIdentifier, normalise
 from antifraud.core.names import DeadLetterCode
 from antifraud.core.records import Ack, Report, ReportedAccount, Transfer
@@ -157,6 +158,16 @@ def parse_report(
         if bank_id is None and identifier.kind == "iban":
             bank_id = directory.bank_for_iban(identifier.value)
         accounts.append(ReportedAccount(identifier, bank_id))
+    victims = tuple(
+        Victim(
+            _identifier(victim["account"], f"victims[{index}].account"),
+            victim["account"]["bank_id"],
+            int(victim["amount_lost"]),
+            victim["currency"],
+        )
+        for index, victim in enumerate(data.get("victims") or ())
+    )
+    sanction = data.get("sanction")
     return Report(
         report_id=data["report_id"],
         action=data["action"],
@@ -165,6 +176,11 @@ def parse_report(
         issuer=data.get("issuer", ""),
         case_number=data.get("case_number", ""),
         accounts=tuple(accounts),
+        victims=victims,
+        sanction=None
+        if sanction is None
+        else Sanction(sanction["authority"], sanction["reference"], sanction["issued_at"]),
+        until=_timestamp(data, "until") if "until" in data else None,
     )
 
 
@@ -177,6 +193,7 @@ def parse_ack(raw: bytes | None, max_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> A
         status=data["status"],
         amount_held=int(data.get("amount_held", 0)),
         at=_timestamp(data, "at"),
+        amount_returned=data.get("amount_returned"),
     )
 
 

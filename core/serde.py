@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from antifraud.core.case_serde import sanction_from_json, victim_from_json, victim_to_json
 from antifraud.core.followed import Followed
 from antifraud.core.hold_records import forget_holds
 from antifraud.core.identifiers import Identifier
@@ -262,6 +263,13 @@ def dump_report_event(report: Report, origin: ReportOrigin | None = None) -> byt
         "case_number": report.case_number,
         "accounts": [[a.identifier.key, a.bank_id] for a in report.accounts],
     }
+    # The case fields only when there are some, so a plain report keeps its bytes.
+    if report.victims:
+        body["victims"] = [victim_to_json(v) for v in report.victims]
+    if report.sanction is not None:
+        body["sanction"] = report.sanction.as_json()
+    if report.until is not None:
+        body["until"] = report.until
     if origin is not None:
         source, raw = origin
         body["src"] = source
@@ -289,6 +297,9 @@ def load_report_event(raw: bytes) -> Report:
         accounts=tuple(
             ReportedAccount(Identifier.from_key(key), bank_id) for key, bank_id in data["accounts"]
         ),
+        victims=tuple(victim_from_json(v) for v in data.get("victims", ())),
+        sanction=sanction_from_json(data["sanction"]) if "sanction" in data else None,
+        until=data.get("until"),
     )
 
 
@@ -296,21 +307,28 @@ def load_report_event(raw: bytes) -> Report:
 
 
 def dump_report_entry(entry: ReportEntry) -> bytes:
-    return orjson.dumps(
-        {
-            "status": entry.status,
-            "fraud_type": entry.fraud_type,
-            "reported_at": entry.reported_at,
-            "accounts": entry.accounts,
-        }
-    )
+    data: dict[str, Any] = {
+        "status": entry.status,
+        "fraud_type": entry.fraud_type,
+        "reported_at": entry.reported_at,
+        "accounts": entry.accounts,
+    }
+    if entry.issuer is not None:  # entries recorded before issuers were kept have none
+        data["issuer"] = entry.issuer
+    return orjson.dumps(data)
 
 
 def load_report_entry(raw: bytes | None) -> ReportEntry | None:
     if raw is None:
         return None
     data = orjson.loads(raw)
-    return ReportEntry(data["status"], data["fraud_type"], data["reported_at"], data["accounts"])
+    return ReportEntry(
+        data["status"],
+        data["fraud_type"],
+        data["reported_at"],
+        data["accounts"],
+        data.get("issuer"),
+    )
 
 
 # ---------------------------------------------------------------------------- ledger events
@@ -342,16 +360,19 @@ def dump_ledger_event(event: LedgerEvent) -> bytes:
     if isinstance(event, AckReceived):
         ack = event.ack
         payload, encoding = payload_text(event.payload)
+        said: dict[str, Any] = {
+            "command_id": ack.command_id,
+            "bank_id": ack.bank_id,
+            "status": ack.status,
+            "amount_held": ack.amount_held,
+            "at": ack.at,
+        }
+        if ack.amount_returned is not None:  # returns' acks only: the others keep their bytes
+            said["amount_returned"] = ack.amount_returned
         return orjson.dumps(
             {
                 "e": "ack",
-                "ack": {
-                    "command_id": ack.command_id,
-                    "bank_id": ack.bank_id,
-                    "status": ack.status,
-                    "amount_held": ack.amount_held,
-                    "at": ack.at,
-                },
+                "ack": said,
                 "src": event.source,
                 "payload": payload,
                 "payload_encoding": encoding,
@@ -368,7 +389,14 @@ def load_ledger_event(raw: bytes) -> LedgerEvent:
     if kind == "ack":
         ack = data["ack"]
         return AckReceived(
-            Ack(ack["command_id"], ack["bank_id"], ack["status"], ack["amount_held"], ack["at"]),
+            Ack(
+                ack["command_id"],
+                ack["bank_id"],
+                ack["status"],
+                ack["amount_held"],
+                ack["at"],
+                ack.get("amount_returned"),
+            ),
             data["src"],
             payload_bytes(data["payload"], data["payload_encoding"]),
         )

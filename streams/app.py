@@ -77,11 +77,12 @@ class AntifraudApp(TunedApp):
             security,
             topic_config={"cleanup.policy": "compact"},
         )
-        # The watchlist: one entry per account, latest wins (contract, "Watchlist"). Brokers
-        # without compaction (the embedded one) accept the setting and keep every record.
+        # The watchlist (one entry per account) and the case status (one per report id):
+        # latest wins (contract, "Watchlist", "Cases"). Brokers without compaction (the
+        # embedded one) accept the setting and keep every record.
         await ensure_topics(
             settings.bootstrap_servers,
-            [settings.topics.watchlist],
+            settings.topics.compacted(),
             settings.partitions,
             settings.replication_factor,
             security,

@@ -53,17 +53,33 @@ class Topics:
     bank_commands: str = "antifraud.bank-commands"
     dead_letter: str = "antifraud.dead-letter"
     audit: str = "antifraud.audit"
-    # compacted, one entry per watched account (contract, "Watchlist"); created apart from
-    # the others for its cleanup policy, so it is in neither tuple below
+    # compacted, created apart from the others for their cleanup policy (`compacted`): one
+    # entry per watched account (contract, "Watchlist"), the latest status per report id
+    # (contract, "Cases")
     watchlist: str = "antifraud.watchlist"
-    # internal: the identifier-keyed stream, the report registry, the command ledger
+    case_status: str = "antifraud.case-status"
+    # internal: the identifier-keyed stream, the report registry, the command ledger, the
+    # money of each hold and freeze (by command id) and the cases (by report id)
     identifier_events: str = "antifraud.internal.identifier-events"
     report_events: str = "antifraud.internal.report-events"
     ledger_events: str = "antifraud.internal.ledger-events"
     audit_entries: str = "antifraud.internal.audit-entries"
+    money_events: str = "antifraud.internal.money-events"
+    case_events: str = "antifraud.internal.case-events"
 
     def internal(self) -> tuple[str, ...]:
-        return (self.identifier_events, self.report_events, self.ledger_events, self.audit_entries)
+        return (
+            self.identifier_events,
+            self.report_events,
+            self.ledger_events,
+            self.audit_entries,
+            self.money_events,
+            self.case_events,
+        )
+
+    def compacted(self) -> tuple[str, ...]:
+        """Contract topics where only the latest record per key matters."""
+        return (self.watchlist, self.case_status)
 
     def external(self) -> tuple[str, ...]:
         return (
@@ -157,10 +173,13 @@ class Settings:
                 dead_letter=_env(e, "ANTIFRAUD_TOPIC_DEAD_LETTER", Topics.dead_letter),
                 audit=_env(e, "ANTIFRAUD_TOPIC_AUDIT", Topics.audit),
                 watchlist=_env(e, "ANTIFRAUD_TOPIC_WATCHLIST", Topics.watchlist),
+                case_status=_env(e, "ANTIFRAUD_TOPIC_CASE_STATUS", Topics.case_status),
                 identifier_events=f"{internal}.identifier-events",
                 report_events=f"{internal}.report-events",
                 ledger_events=f"{internal}.ledger-events",
                 audit_entries=f"{internal}.audit-entries",
+                money_events=f"{internal}.money-events",
+                case_events=f"{internal}.case-events",
             ),
             policy=Policy(
                 lookback_seconds=float(_env(e, "ANTIFRAUD_LOOKBACK_HOURS", "72")) * 3600,

@@ -56,7 +56,7 @@ class World:
 
     def to_money(self, command_id: str, event: MoneyEvent) -> None:
         money = self.money.setdefault(command_id, HeldMoney())
-        outcome = apply_money(money, event)
+        outcome = apply_money(money, command_id, event)
         self.issued += outcome.commands
         self.refused += [why for _, why in outcome.refused]
         self.money[command_id] = load_money(dump_money(money))  # as the table keeps it
@@ -206,7 +206,7 @@ def test_a_case_keeps_a_bounded_number_of_holds_and_counts_the_rest() -> None:
         command = hold("HSBKKZKX", f"T-{n}")
         link = CaseLink(command["command_id"], ("R-1",), {}, command, (VICTIM.key, "CASPKZKA"))
         money = HeldMoney()
-        apply_money(money, Linked(link))
+        apply_money(money, link.command_id, Linked(link))
         dropped += apply_case(
             world.cases["R-1"], MoneyChanged(command["command_id"], money), NOW
         ).dropped

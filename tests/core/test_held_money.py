@@ -59,18 +59,18 @@ def freeze_command() -> dict[str, Any]:
 def linked_hold(amount: int = 25_000_000, ack: BankAck | None = None) -> HeldMoney:
     money = HeldMoney()
     link = CaseLink(HOLD_ID, ("R-1",), {}, hold_command(amount), (SENDER.key, "CASPKZKA"))
-    apply_money(money, Linked(link))
+    apply_money(money, link.command_id, Linked(link))
     if ack is not None:
-        apply_money(money, Acked(HOLD_ID, ack))
+        apply_money(money, HOLD_ID, Acked(HOLD_ID, ack))
     return money
 
 
 def linked_freeze(held: int | None) -> HeldMoney:
     money = HeldMoney()
     link = CaseLink(FREEZE_ID, ("R-1",), {"R-1": 700}, freeze_command(), None, "iban:KZ00")
-    apply_money(money, Linked(link))
+    apply_money(money, link.command_id, Linked(link))
     if held is not None:
-        apply_money(money, Acked(FREEZE_ID, BankAck("applied", held)))
+        apply_money(money, FREEZE_ID, Acked(FREEZE_ID, BankAck("applied", held)))
     return money
 
 
@@ -103,44 +103,54 @@ def test_a_linked_hold_carries_its_transfer_sender_and_lifetime() -> None:
     assert money.reports == ["R-1"] and money.version == 1
     # The same link again changes nothing; another report adds itself.
     again = CaseLink(HOLD_ID, ("R-1",))
-    assert not apply_money(money, Linked(again)).changed and money.version == 1
-    assert apply_money(money, Linked(CaseLink(HOLD_ID, ("R-2",)))).changed
+    assert not apply_money(money, HOLD_ID, Linked(again)).changed and money.version == 1
+    assert apply_money(money, HOLD_ID, Linked(CaseLink(HOLD_ID, ("R-2",)))).changed
     assert money.reports == ["R-1", "R-2"] and money.version == 2
 
 
 def test_a_freeze_keeps_the_latest_weights_and_the_first_ack() -> None:
     money = linked_freeze(held=None)
     assert isinstance(money.command, Freeze) and money.command.via == "iban:KZ00"
-    apply_money(money, Linked(CaseLink(FREEZE_ID, ("R-2",), {"R-2": 300})))
+    apply_money(money, FREEZE_ID, Linked(CaseLink(FREEZE_ID, ("R-2",), {"R-2": 300})))
     assert money.tainted == {"R-2": 300} and money.reports == ["R-1", "R-2"]
-    assert apply_money(money, Acked(FREEZE_ID, BankAck("applied", 900))).changed
-    assert not apply_money(money, Acked(FREEZE_ID, BankAck("rejected"))).changed
+    assert apply_money(money, FREEZE_ID, Acked(FREEZE_ID, BankAck("applied", 900))).changed
+    assert not apply_money(money, FREEZE_ID, Acked(FREEZE_ID, BankAck("rejected"))).changed
     assert money.ack == BankAck("applied", 900)
 
 
+def test_an_ack_that_overtakes_its_command_is_kept() -> None:
+    money = HeldMoney()
+    assert apply_money(money, HOLD_ID, Acked(HOLD_ID, BankAck("applied", 5))).changed
+    link = CaseLink(HOLD_ID, ("R-1",), {}, hold_command(), (SENDER.key, "CASPKZKA"))
+    apply_money(money, HOLD_ID, Linked(link))
+    assert money.ack == BankAck("applied", 5) and isinstance(money.command, Hold)
+
+
 def test_the_gate_issues_a_return_only_from_money_held() -> None:
-    assert apply_money(HeldMoney(), Derive(return_of(HOLD_ID, 1))).refused[0][1] == UNKNOWN
+    assert apply_money(HeldMoney(), HOLD_ID, Derive(return_of(HOLD_ID, 1))).refused[0][1] == UNKNOWN
     pending = linked_hold()
-    assert apply_money(pending, Derive(return_of(HOLD_ID, 1))).refused[0][1] == NOT_HELD
+    assert apply_money(pending, HOLD_ID, Derive(return_of(HOLD_ID, 1))).refused[0][1] == NOT_HELD
     too_late = linked_hold(ack=BankAck("too_late"))
-    assert apply_money(too_late, Derive(return_of(HOLD_ID, 1))).refused[0][1] == NOT_HELD
+    assert apply_money(too_late, HOLD_ID, Derive(return_of(HOLD_ID, 1))).refused[0][1] == NOT_HELD
     held = linked_hold(ack=BankAck("applied", 10_000_000))
-    over = apply_money(held, Derive(return_of(HOLD_ID, 10_000_001)))
+    over = apply_money(held, HOLD_ID, Derive(return_of(HOLD_ID, 10_000_001)))
     assert over.refused[0][1] == MORE_THAN_HELD
-    usd = apply_money(held, Derive(return_of(HOLD_ID, 1, currency="USD")))
+    usd = apply_money(held, HOLD_ID, Derive(return_of(HOLD_ID, 1, currency="USD")))
     assert usd.refused[0][1] == WRONG_CURRENCY
-    issued = apply_money(held, Derive(return_of(HOLD_ID, 10_000_000)))
+    issued = apply_money(held, HOLD_ID, Derive(return_of(HOLD_ID, 10_000_000)))
     assert [c["amount"] for c in issued.commands] == [10_000_000] and issued.changed
-    assert apply_money(held, Derive(return_of(HOLD_ID, 10_000_000))).commands == []  # replay
-    second = apply_money(held, Derive(return_of(HOLD_ID, 1, n=1)))
+    assert (
+        apply_money(held, HOLD_ID, Derive(return_of(HOLD_ID, 10_000_000))).commands == []
+    )  # replay
+    second = apply_money(held, HOLD_ID, Derive(return_of(HOLD_ID, 1, n=1)))
     assert second.refused[0][1] == ALREADY_RETURNED
 
 
 def test_a_failed_return_leaves_the_money_held_for_another_attempt() -> None:
     held = linked_hold(ack=BankAck("applied"))  # no amount said: the whole transfer
-    apply_money(held, Derive(return_of(HOLD_ID, 25_000_000)))
-    assert apply_money(held, Acked(f"{0:032x}", BankAck("failed"))).changed
-    retry = apply_money(held, Derive(return_of(HOLD_ID, 25_000_000, n=1)))
+    apply_money(held, HOLD_ID, Derive(return_of(HOLD_ID, 25_000_000)))
+    assert apply_money(held, HOLD_ID, Acked(f"{0:032x}", BankAck("failed"))).changed
+    retry = apply_money(held, HOLD_ID, Derive(return_of(HOLD_ID, 25_000_000, n=1)))
     assert len(retry.commands) == 1
     assert [r.committed for r in held.returns] == [0, 25_000_000]
 
@@ -153,10 +163,10 @@ def test_an_extension_is_issued_once_and_lengthens_the_lifetime() -> None:
         "extends": FREEZE_ID,
         "expires_at": format_rfc3339(T0 + 30 * 86400),
     }
-    assert apply_money(money, Derive(extend)).commands == [extend]
+    assert apply_money(money, FREEZE_ID, Derive(extend)).commands == [extend]
     assert money.expires_at == T0 + 30 * 86400
-    assert apply_money(money, Derive(extend)).commands == []
-    assert not apply_money(money, Acked("c" * 32, BankAck("applied"))).changed
+    assert apply_money(money, FREEZE_ID, Derive(extend)).commands == []
+    assert not apply_money(money, FREEZE_ID, Acked("c" * 32, BankAck("applied"))).changed
 
 
 requests = st.lists(
@@ -176,9 +186,9 @@ def test_returns_from_a_freeze_never_exceed_what_its_bank_held(
 ) -> None:
     money = linked_freeze(held)
     for n, (amount, answer, said) in enumerate(asks):
-        issued = apply_money(money, Derive(return_of(FREEZE_ID, amount, n)))
+        issued = apply_money(money, FREEZE_ID, Derive(return_of(FREEZE_ID, amount, n)))
         if issued.commands and answer is not None:
             status = BankAck(answer, amount_returned=said if answer == "returned" else None)
-            apply_money(money, Acked(f"{n:032x}", status))
+            apply_money(money, FREEZE_ID, Acked(f"{n:032x}", status))
         assert sum(r.committed for r in money.returns) <= held
         assert sum(r.amount for r in money.returns if r.ack is None) <= held
