@@ -41,6 +41,11 @@ COUNTERS = {
     "antifraud_transfers_forgotten_total",
     "antifraud_commands_forgotten_total",
     "antifraud_watch_records_forgotten_total",
+    "antifraud_returned_amount_tenge_total",
+    "antifraud_returns_failed_total",
+    "antifraud_returns_overdue_total",
+    "antifraud_returns_refused_total",
+    "antifraud_case_holds_left_out_total",
 }
 GAUGES = {
     "antifraud_up",
@@ -49,11 +54,13 @@ GAUGES = {
     "antifraud_unacknowledged_commands",
     "antifraud_consumer_lag",
     "antifraud_last_transfer_timestamp_seconds",
+    "antifraud_cases",
 }
 HISTOGRAMS = {
     "antifraud_report_to_command_seconds",
     "antifraud_transfer_to_command_seconds",
     "antifraud_ack_latency_seconds",
+    "antifraud_report_to_return_seconds",
 }
 # Series that Prometheus itself attaches to every scrape target.
 PROMETHEUS_SERIES = {"up"}
@@ -91,6 +98,7 @@ ALERT_NAMES = {
     "AntifraudTransfersForgotten",
     "AntifraudCommandsForgotten",
     "AntifraudWatchRecordsForgotten",
+    "AntifraudReturnsFailedOrOverdue",
 }
 CONTRACT_TOPICS = (
     "antifraud.transfers",
@@ -331,6 +339,10 @@ def test_dashboard_references_only_known_metrics():
         "antifraud_transfers_forgotten_total",
         "antifraud_commands_forgotten_total",
         "antifraud_watch_records_forgotten_total",
+        "antifraud_returned_amount_tenge_total",
+        "antifraud_cases",
+        "antifraud_report_to_return_seconds_bucket",
+        "antifraud_returns_failed_total",
     ):
         assert required in seen, f"dashboard shows no panel for {required}"
 
