@@ -97,7 +97,7 @@ async def _on_ack(key: bytes, entry: LedgerEntry | None, received: AckReceived) 
     if outcome.verdict == "duplicate" or entry is None:
         return
     owner = money_owner(entry.command)
-    if owner is not None:
+    if owner is not None and entry.command.get("type") != CommandType.RELEASE:
         # To the owner of the money this ack is about (agents/money.py), and on to its
         # cases; on the broker before the ledger records the ack, or a crash in between would
         # leave the cases without it (a replay finds the ack recorded, a duplicate).

@@ -13,7 +13,7 @@ from typing import Any
 
 from antifraud.agents import watchlist
 from antifraud.core.case_links import CaseLink
-from antifraud.core.held_money import Linked
+from antifraud.core.held_money import Derive, Linked, MoneyEvent
 from antifraud.core.identifiers import mask_key
 from antifraud.core.matching import Event, IdentifierState, apply
 from antifraud.core.names import CommandType, DeadLetterCode
@@ -109,8 +109,15 @@ async def _match_bundle(event: Any) -> None:
             _say_forgotten(kind, identifier_key, now)
         records_forgotten.add(outcome.records_forgotten)
     deliveries = []
+    releases: list[tuple[str, MoneyEvent]] = []
     for command in commands:
-        deliveries += await issue_command(command, now)
+        if command["type"] == CommandType.RELEASE:
+            # Through the owner of the released command's money, which sends only what was
+            # not returned (core/held_money.py).
+            releases.append((command["releases"], Derive(command)))
+        else:
+            deliveries += await issue_command(command, now)
+    deliveries += await send_money_events(releases)
     deliveries += await send_identifier_events(follow_ups)
     deliveries += await watchlist.publish(_changed_entries(states, entries_before))
     # To the owner of each command's money, and on to the cases.

@@ -143,6 +143,7 @@ def money_to_json(money: HeldMoney) -> dict[str, Any]:
         "until": money.extended_until,
         "ext": money.extends,
         "v": money.version,
+        "rel": money.released,
     }
 
 
@@ -156,6 +157,7 @@ def money_from_json(data: dict[str, Any]) -> HeldMoney:
         extended_until=data["until"],
         extends=data["ext"],
         version=data["v"],
+        released=data["rel"],
     )
 
 

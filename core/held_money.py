@@ -13,6 +13,11 @@ the command's facts, every report ever linked to it, its bank's ack, the `return
   returned or on its way (a transfer is returned once). A replay (same command id) issues
   nothing. So, whatever order cases act in and whatever they knew when they planned, the
   returns from one command never exceed what its bank acked as held.
+- **Releases after returns.** A revocation's `release` of a hold or freeze passes here too
+  (agents/matching.py sends it), so it releases only what was not returned: a command whose
+  held money is all returned (or on its way back) gets no release at all (a bank must never
+  let a transfer go on to the fraudster after giving its money back to the sender), and one
+  partly returned gets its release with `amount_returned`, what it must not release.
 - **One view for every case.** After every change the whole `HeldMoney`, with a version that
   only grows, goes to the case of each linked report (a revoked one too: the returns it
   ordered still get their acks), and a case keeps the latest version of each command.
@@ -41,6 +46,7 @@ class HeldMoney:
     reports: every report ever linked to it, sorted.
     tainted: freezes, per live report: its weight when the frozen money is split.
     extends: ids of the `extend` commands issued for it (a replay issues nothing).
+    released: the id of the `release` that undid it, once a revocation did.
     """
 
     command: Hold | Freeze | None = None
@@ -51,6 +57,7 @@ class HeldMoney:
     extended_until: float | None = None
     extends: list[str] = field(default_factory=list)
     version: int = 0
+    released: str | None = None
 
     @property
     def with_weights(self) -> Hold | Freeze | None:
@@ -86,7 +93,8 @@ class Acked:
 
 @dataclass(frozen=True, slots=True)
 class Derive:
-    """A case asks for a `return_funds` or `extend` of this command (core/case_file.py)."""
+    """A case asks for a `return_funds` or `extend` of this command (core/case_file.py), or a
+    revocation for its `release` (core/matching.py)."""
 
     command: dict[str, Any]
 
@@ -117,6 +125,8 @@ def apply_money(money: HeldMoney, command_id: str, event: MoneyEvent) -> MoneyOu
         outcome.changed = _ack(money, command_id, event)
     elif event.command["type"] == CommandType.EXTEND:
         _extend(money, event.command, outcome)
+    elif event.command["type"] == CommandType.RELEASE:
+        _release(money, event.command, outcome)
     else:
         _return(money, event.command, outcome)
     if outcome.changed:
@@ -160,6 +170,24 @@ def _extend(money: HeldMoney, command: dict[str, Any], outcome: MoneyOutcome) ->
     money.extended_until = max(until, money.extended_until or until)
     outcome.commands.append(command)
     outcome.changed = True
+
+
+RETURNED_ALREADY = "returned_already"  # a release of money all given back: not sent
+
+
+def _release(money: HeldMoney, command: dict[str, Any], outcome: MoneyOutcome) -> None:
+    if money.released == command["command_id"]:
+        return  # a replay
+    money.released = command["command_id"]
+    outcome.changed = True
+    source = money.command
+    committed = sum(issued.committed for issued in money.returns)
+    if source is not None and committed > 0:
+        if committed >= held_amount(source, money.ack):
+            outcome.refused.append((command, RETURNED_ALREADY))
+            return
+        command = {**command, "amount_returned": committed}
+    outcome.commands.append(command)
 
 
 def _return(money: HeldMoney, command: dict[str, Any], outcome: MoneyOutcome) -> None:
@@ -206,7 +234,7 @@ def refusal(money: HeldMoney, command: dict[str, Any]) -> str | None:
 
 def money_owner(command: dict[str, Any]) -> str | None:
     """The hold or freeze an ack of `command` tells about (the key its money is kept under):
-    itself, the one a `return_funds` returns or an `extend` extends; None for a release."""
+    itself, the one a `return_funds` returns, an `extend` extends or a `release` releases."""
     kind = command.get("type")
     if kind in (CommandType.HOLD_TRANSFER, CommandType.FREEZE_ACCOUNT):
         return str(command["command_id"])
@@ -214,6 +242,8 @@ def money_owner(command: dict[str, Any]) -> str | None:
         return str(command["returns"])
     if kind == CommandType.EXTEND:
         return str(command["extends"])
+    if kind == CommandType.RELEASE:
+        return str(command["releases"])
     return None
 
 

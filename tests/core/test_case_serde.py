@@ -74,6 +74,7 @@ money = st.builds(
     extended_until=st.none() | st.floats(0, 4e9),
     extends=st.lists(hex_ids, max_size=2),
     version=st.integers(0, 10**6),
+    released=st.none() | hex_ids,
 )
 sanctions = st.builds(Sanction, short_text, short_text, st.just("2026-12-03T10:00:00+05:00"))
 victims = st.builds(Victim, identifiers, banks, amounts, st.sampled_from(["KZT", "USD"]))

@@ -192,3 +192,43 @@ def test_returns_from_a_freeze_never_exceed_what_its_bank_held(
             apply_money(money, FREEZE_ID, Acked(f"{n:032x}", status))
         assert sum(r.committed for r in money.returns) <= held
         assert sum(r.amount for r in money.returns if r.ack is None) <= held
+
+
+def release_of(source: str, n: int = 0) -> dict[str, Any]:
+    return {
+        "command_id": f"{n:031x}e",
+        "type": "release",
+        "bank_id": "HSBKKZKX",
+        "account": MULE.as_json(),
+        "releases": source,
+        "report_ids": ["R-1"],
+        "reason": "report_revoked",
+        "hop": 0,
+        "issued_at": format_rfc3339(T0),
+    }
+
+
+def test_a_revocation_releases_only_what_was_not_returned() -> None:
+    untouched = linked_freeze(held=700)
+    assert apply_money(untouched, FREEZE_ID, Derive(release_of(FREEZE_ID))).commands == [
+        release_of(FREEZE_ID)
+    ]
+    partly = linked_freeze(held=700)
+    apply_money(partly, FREEZE_ID, Derive(return_of(FREEZE_ID, 500)))
+    (release,) = apply_money(partly, FREEZE_ID, Derive(release_of(FREEZE_ID))).commands
+    assert release == {**release_of(FREEZE_ID), "amount_returned": 500}
+    assert apply_money(partly, FREEZE_ID, Derive(release_of(FREEZE_ID))).commands == []  # replay
+    # A transfer given back to its sender is never released on to the fraudster.
+    returned = linked_hold(ack=BankAck("applied"))
+    apply_money(returned, HOLD_ID, Derive(return_of(HOLD_ID, 25_000_000)))
+    outcome = apply_money(returned, HOLD_ID, Derive(release_of(HOLD_ID)))
+    assert outcome.commands == [] and outcome.refused[0][1] == "returned_already"
+    # ...unless its return failed: then the money is still held, and released whole.
+    failed = linked_hold(ack=BankAck("applied"))
+    apply_money(failed, HOLD_ID, Derive(return_of(HOLD_ID, 25_000_000)))
+    apply_money(failed, HOLD_ID, Acked(f"{0:032x}", BankAck("failed")))
+    assert apply_money(failed, HOLD_ID, Derive(release_of(HOLD_ID))).commands == [
+        release_of(HOLD_ID)
+    ]
+    # A release of a command whose money was never linked goes out as it is.
+    assert apply_money(HeldMoney(), "x", Derive(release_of("x"))).commands == [release_of("x")]

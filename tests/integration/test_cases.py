@@ -180,6 +180,15 @@ def test_a_case_from_report_to_returned(worker: WorkerProcess, bus: Bus, serial:
     metrics = worker.metrics()
     assert 'antifraud_returned_amount_tenge_total{bank_id="CASPKZKA"}' in metrics
     assert "antifraud_report_to_return_seconds_count" in metrics
+
+    # A revocation now releases only what was not returned (rule 3).
+    send_report(bus, order(report_id, "revoke"))
+    releases = distinct(commands, lambda c: c["type"] == "release" and c["releases"] in ids, 2)
+    by_released = {c["releases"]: c for c in releases}
+    assert sending_hold["command_id"] not in by_released  # its transfer went back whole
+    assert by_released[freeze["command_id"]]["amount_returned"] == 5_000_000
+    conforms("command", releases)
+    statuses.wait_for(of_case(report_id, "revoked"), timeout=WAIT)
     commands.close()
     statuses.close()
 
@@ -255,6 +264,7 @@ def test_a_return_before_any_ack_a_repeated_one_and_one_after_a_revoke(
 
     send_report(bus, order(report_id, "revoke"))
     statuses.wait_for(of_case(report_id, "revoked"), timeout=WAIT)
+    # Its money all given back, the freeze gets no release: nothing is left to release.
     send_report(bus, order(report_id, "return"))
     statuses.wait_for(
         lambda s: s["report_id"] == report_id and s.get("return_verdict") == "revoked",
@@ -263,5 +273,6 @@ def test_a_return_before_any_ack_a_repeated_one_and_one_after_a_revoke(
     commands.settle(2.0)
     after = {c["command_id"] for c in commands.values(returns_of(report_id))}
     assert after == ids
+    assert commands.values(lambda c: c.get("releases") == freeze["command_id"]) == []
     commands.close()
     statuses.close()
