@@ -85,6 +85,7 @@ def _parse_report(event: Any, now: float) -> Report:
         settings.bank_directory,
         settings.max_record_bytes,
         now=now,
+        key_issuers=settings.report_key_issuers,
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from antifraud.core.held_money import Acked, bank_ack, money_owner
 from antifraud.core.ledger import (
     PENDING,
     AckReceived,
@@ -18,7 +19,7 @@ from antifraud.core.ledger import (
     record_issue,
     record_resend,
 )
-from antifraud.core.names import DeadLetterCode
+from antifraud.core.names import AckStatus, CommandType, DeadLetterCode
 from antifraud.core.serde import (
     dump_ledger_entry,
     dump_ledger_event,
@@ -27,6 +28,7 @@ from antifraud.core.serde import (
 )
 from antifraud.streams import metrics, topics
 from antifraud.streams.app import app, settings
+from antifraud.streams.case_sends import send_money_events
 from antifraud.streams.emit import audit, command_topic_for, dead_letter, delivered
 from antifraud.streams.handling import handle_each
 
@@ -65,6 +67,8 @@ async def _ledger_one(event: Any) -> None:
             await delivered([resent])  # before the ledger records the re-send as done
             command_ledger[event.key] = dump_ledger_entry(entry)
             metrics.OVERDUE.labels(entry.bank_id).inc()
+            if entry.command.get("type") == CommandType.RETURN_FUNDS:
+                metrics.RETURNS_OVERDUE.labels(entry.bank_id).inc()
             log.warning(
                 "event=command_overdue command_id=%s bank=%s action=resent",
                 entry.command["command_id"],
@@ -92,6 +96,12 @@ async def _on_ack(key: bytes, entry: LedgerEntry | None, received: AckReceived) 
         return
     if outcome.verdict == "duplicate" or entry is None:
         return
+    owner = money_owner(entry.command)
+    if owner is not None and entry.command.get("type") != CommandType.RELEASE:
+        # To the owner of the money this ack is about (agents/money.py), and on to its
+        # cases; on the broker before the ledger records the ack, or a crash in between would
+        # leave the cases without it (a replay finds the ack recorded, a duplicate).
+        await delivered(await send_money_events([(owner, Acked(ack.command_id, bank_ack(ack)))]))
     command_ledger[key] = dump_ledger_entry(entry)
     bank = entry.bank_id
     metrics.ACKS.labels(bank, ack.status).inc()
@@ -102,6 +112,11 @@ async def _on_ack(key: bytes, entry: LedgerEntry | None, received: AckReceived) 
         metrics.HELD_TENGE.labels(bank).inc(outcome.held_tenge)
     if outcome.escaped_tenge:
         metrics.ESCAPED_TENGE.labels(bank).inc(outcome.escaped_tenge)
+    if outcome.returned_tenge:
+        metrics.RETURNED_TENGE.labels(bank).inc(outcome.returned_tenge)
+    if ack.status == AckStatus.FAILED:
+        metrics.RETURNS_FAILED.labels(bank).inc()
+        log.warning("event=return_failed command_id=%s bank=%s", ack.command_id, bank)
     await audit(
         {
             "kind": "ack",
@@ -109,6 +124,7 @@ async def _on_ack(key: bytes, entry: LedgerEntry | None, received: AckReceived) 
             "bank_id": bank,
             "status": ack.status,
             "amount_held": ack.amount_held,
+            **({"amount_returned": ack.amount_returned} if ack.amount_returned else {}),
         }
     )
 

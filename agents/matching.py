@@ -12,6 +12,8 @@ import time
 from typing import Any
 
 from antifraud.agents import watchlist
+from antifraud.core.case_links import CaseLink
+from antifraud.core.held_money import Derive, Linked, MoneyEvent
 from antifraud.core.identifiers import mask_key
 from antifraud.core.matching import Event, IdentifierState, apply
 from antifraud.core.names import CommandType, DeadLetterCode
@@ -20,6 +22,7 @@ from antifraud.core.state_bounds import BOUNDS, Forgotten
 from antifraud.core.watchlist import WatchlistEntry, entry_changed, watchlist_entry
 from antifraud.streams import metrics, topics
 from antifraud.streams.app import app, settings
+from antifraud.streams.case_sends import send_money_events
 from antifraud.streams.emit import (
     dead_letter,
     delivered,
@@ -74,6 +77,7 @@ async def _match_bundle(event: Any) -> None:
     entries_before: dict[str, WatchlistEntry | None] = {}
     commands: list[dict[str, Any]] = []
     follow_ups: list[tuple[str, Event]] = []
+    links: list[CaseLink] = []
     watched_delta = inflight_delta = forgotten = commands_forgotten = 0
     records_forgotten = Forgotten()
     for identifier_key, identifier_event in load_bundle(event.value):
@@ -91,6 +95,7 @@ async def _match_bundle(event: Any) -> None:
             continue
         commands.extend(outcome.commands)
         follow_ups.extend(outcome.follow_up_events())
+        links.extend(outcome.links)
         watched_delta += outcome.watched_delta
         inflight_delta += outcome.inflight_delta
         if outcome.forgotten:
@@ -103,10 +108,19 @@ async def _match_bundle(event: Any) -> None:
             _say_forgotten(kind, identifier_key, now)
         records_forgotten.add(outcome.records_forgotten)
     deliveries = []
+    releases: list[tuple[str, MoneyEvent]] = []
     for command in commands:
-        deliveries += await issue_command(command, now)
+        if command["type"] == CommandType.RELEASE:
+            # Through the owner of the released command's money, which sends only what was
+            # not returned (core/held_money.py).
+            releases.append((command["releases"], Derive(command)))
+        else:
+            deliveries += await issue_command(command, now)
+    deliveries += await send_money_events(releases)
     deliveries += await send_identifier_events(follow_ups)
     deliveries += await watchlist.publish(_changed_entries(states, entries_before))
+    # To the owner of each command's money, and on to the cases.
+    deliveries += await send_money_events((link.command_id, Linked(link)) for link in links)
     await delivered(deliveries)  # before the state that records them: see streams/emit.py
     for identifier_key, state in states.items():
         await _store(identifier_key.encode(), state, now)

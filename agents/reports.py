@@ -14,6 +14,7 @@ from antifraud.core.serde import (
 )
 from antifraud.streams import topics
 from antifraud.streams.app import app, settings
+from antifraud.streams.case_sends import send_case_events
 from antifraud.streams.emit import (
     audit,
     dead_letter,
@@ -38,13 +39,16 @@ async def registry(stream: Any) -> None:
 
 async def _register(event: Any) -> None:
     report = load_report_event(event.value)
-    decision = decide(load_report_entry(report_registry.get(event.key)), report)
+    existing = load_report_entry(report_registry.get(event.key))
+    decision = decide(existing, report, settings.supervisory_issuers)
     if decision.verdict in REJECTED_VERDICTS:
         await _reject(event, decision.verdict, decision.message)
         return
-    # The watches and revocations reach the broker before the registry records the report
-    # as handled, or a crash in between would make the replay look like a duplicate.
-    await delivered(await send_identifier_events(list(decision.events)))
+    # The watches, revocations and case events reach the broker before the registry records
+    # the report as handled, or a crash in between would make the replay look like a duplicate.
+    deliveries = await send_identifier_events(list(decision.events))
+    deliveries += await send_case_events((report.report_id, e) for e in decision.case_events)
+    await delivered(deliveries)
     if decision.entry is not None:
         report_registry[event.key] = dump_report_entry(decision.entry)
     log.info(
@@ -65,6 +69,7 @@ async def _register(event: Any) -> None:
             "issuer": report.issuer,
             "case_number": report.case_number,
             "accounts": len(report.accounts),
+            **({"sanction": report.sanction.as_json()} if report.sanction else {}),
         }
     )
 

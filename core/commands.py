@@ -39,7 +39,7 @@ def _attribution(
         "reason": Reason.REPORTED_ACCOUNT if primary.hop == 0 else Reason.MULE_CHAIN,
         "hop": primary.hop,
         "issued_at": format_rfc3339(now),
-        "expires_at": format_rfc3339(now + policy.command_lifetime_seconds),
+        "expires_at": format_rfc3339(policy.expires_at(now)),
         # Optional, for latency figures: when the earliest supporting report was made.
         "reported_at": format_rfc3339(min(s.reported_at for s in supports.values())),
     }

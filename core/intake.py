@@ -12,7 +12,9 @@ from typing import Any
 
 import orjson
 
+from antifraud.core.authority import signer_mismatch
 from antifraud.core.bank_directory import BankDirectory
+from antifraud.core.cases import Sanction, Victim
 from antifraud.core.identifiers import Identifier, InvalidIdentifier, normalise
 from antifraud.core.names import DeadLetterCode
 from antifraud.core.records import Ack, Report, ReportedAccount, Transfer
@@ -132,8 +134,10 @@ def parse_report(
     max_bytes: int = DEFAULT_MAX_RECORD_BYTES,
     *,
     now: float,
+    key_issuers: Mapping[str, str] | None = None,
 ) -> Report:
-    """`now` is the platform's clock when the record is read (`reported_at` may not pass it)."""
+    """`now` is the platform's clock when the record is read (`reported_at` may not pass it).
+    `key_issuers`: the issuer each bound key signs for (antifraud.core.authority)."""
     data = decode_object(raw, max_bytes)
     _validate("report", data)
     # The signature is checked before anything in the report is trusted or normalised:
@@ -143,6 +147,9 @@ def parse_report(
         verdict = verify_report(_as_signed(raw), keys)
         if not verdict.ok:
             raise Rejected(DeadLetterCode.BAD_SIGNATURE, f"signature {verdict.reason}")
+        mismatch = signer_mismatch(verdict.key_id, data.get("issuer", ""), key_issuers or {})
+        if mismatch is not None:
+            raise Rejected(DeadLetterCode.BAD_SIGNATURE, f"signature {mismatch}")
     reported_at = _event_time(data, "reported_at", now)
     accounts = []
     for index, account in enumerate(data.get("accounts") or ()):
@@ -151,6 +158,16 @@ def parse_report(
         if bank_id is None and identifier.kind == "iban":
             bank_id = directory.bank_for_iban(identifier.value)
         accounts.append(ReportedAccount(identifier, bank_id))
+    victims = tuple(
+        Victim(
+            _identifier(victim["account"], f"victims[{index}].account"),
+            victim["account"]["bank_id"],
+            int(victim["amount_lost"]),
+            victim["currency"],
+        )
+        for index, victim in enumerate(data.get("victims") or ())
+    )
+    sanction = data.get("sanction")
     return Report(
         report_id=data["report_id"],
         action=data["action"],
@@ -159,6 +176,11 @@ def parse_report(
         issuer=data.get("issuer", ""),
         case_number=data.get("case_number", ""),
         accounts=tuple(accounts),
+        victims=victims,
+        sanction=None
+        if sanction is None
+        else Sanction(sanction["authority"], sanction["reference"], sanction["issued_at"]),
+        until=_timestamp(data, "until") if "until" in data else None,
     )
 
 
@@ -171,6 +193,7 @@ def parse_ack(raw: bytes | None, max_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> A
         status=data["status"],
         amount_held=int(data.get("amount_held", 0)),
         at=_timestamp(data, "at"),
+        amount_returned=data.get("amount_returned"),
     )
 
 

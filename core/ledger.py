@@ -70,6 +70,7 @@ class AckOutcome:
     verdict: str  # recorded | duplicate | unknown_command | wrong_bank | invalid_ack
     held_tenge: float = 0.0
     escaped_tenge: float = 0.0
+    returned_tenge: float = 0.0
     latency_seconds: float | None = None
     message: str = ""  # why, for a dead letter
 
@@ -78,14 +79,36 @@ class AckOutcome:
 _HOLDING = frozenset({CommandType.HOLD_TRANSFER, CommandType.FREEZE_ACCOUNT})
 
 
-def contradiction(command: dict[str, Any], amount_held: int) -> str | None:
-    """Why an ack's `amount_held` contradicts its command (`invalid_ack`), or None.
+# The statuses a bank may answer each command type with (CONTRACT.md, "Ack", "Cases").
+_MONEY_MOVED = frozenset({AckStatus.RETURNED, AckStatus.FAILED})
+_STATUSES_OF_RETURNS = _MONEY_MOVED
+
+
+def contradiction(
+    command: dict[str, Any],
+    amount_held: int,
+    status: str | None = None,
+    amount_returned: int | None = None,
+) -> str | None:
+    """Why an ack contradicts its command (`invalid_ack`), or None.
 
     A bank cannot hold more than the command asked for (a hold's `amount`, a limited
     freeze's `amount_limit`), and a release holds nothing. A freeze of a whole account
-    has no ceiling.
+    has no ceiling. A `return_funds` is answered `returned` (never more than its `amount`)
+    or `failed`, and only a `return_funds` is.
     """
     kind = command.get("type")
+    if status is not None:
+        returns = kind == CommandType.RETURN_FUNDS
+        if returns and status not in _STATUSES_OF_RETURNS:
+            return f"status {status} on a return_funds (returned or failed)"
+        if not returns and status in _MONEY_MOVED:
+            return f"status {status} on a {kind} (only a return_funds moves money)"
+        if amount_returned is not None and amount_returned > int(command.get("amount", 0)):
+            return (
+                f"amount_returned {amount_returned} above the command's amount "
+                f"{int(command.get('amount', 0))}"
+            )
     if kind == CommandType.RELEASE and amount_held > 0:
         return f"amount_held {amount_held} on a release"
     hold = kind == CommandType.HOLD_TRANSFER
@@ -107,7 +130,7 @@ def record_ack(entry: LedgerEntry | None, ack: Ack) -> AckOutcome:
     if ack.bank_id != entry.bank_id:
         # Only the bank a command was sent to can acknowledge it.
         return AckOutcome("wrong_bank")
-    why = contradiction(entry.command, ack.amount_held)
+    why = contradiction(entry.command, ack.amount_held, ack.status, ack.amount_returned)
     if why is not None:
         return AckOutcome("invalid_ack", message=why)
     if entry.status != PENDING:
@@ -121,7 +144,12 @@ def record_ack(entry: LedgerEntry | None, ack: Ack) -> AckOutcome:
         held = (ack.amount_held or amount) / MINOR_UNITS_PER_TENGE
     elif holding and ack.status == AckStatus.TOO_LATE:
         escaped = amount / MINOR_UNITS_PER_TENGE
-    return AckOutcome("recorded", held, escaped, max(0.0, ack.at - entry.issued_at))
+    returned = 0.0
+    if ack.status == AckStatus.RETURNED:
+        said = amount if ack.amount_returned is None else ack.amount_returned
+        returned = said / MINOR_UNITS_PER_TENGE
+    latency = max(0.0, ack.at - entry.issued_at)
+    return AckOutcome("recorded", held, escaped, returned, latency)
 
 
 def record_resend(entry: LedgerEntry | None, now: float, sla_seconds: float) -> bool:

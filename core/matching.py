@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from antifraud.core import state_bounds
+from antifraud.core.case_links import CaseLink, link_cases, support_weights
 from antifraud.core.command_ids import freeze_command_id, hold_command_id, release_command_id
 from antifraud.core.commands import (
     freeze_command,
@@ -60,6 +61,7 @@ class Watch:
     via: str | None = None  # the upstream identifier key (hop >= 1)
     transfer_key: str | None = None  # the tainted transfer that made it a suspect
     amount: int = 0
+    lost: int = 0  # hop 0: what the report's victims lost (its weight on a shared freeze)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +84,16 @@ class Support:
     hop: int
     inflows: dict[str, int] = field(default_factory=dict)  # tainted transfer key -> amount
     inflows_forgotten: int = 0  # its tainted transfers kept only as a sum (state_bounds)
+    via: str | None = None  # hop >= 1: the upstream identifier the money came from
+    lost: int = 0  # hop 0: what the report's victims lost
+
+    @property
+    def tainted(self) -> int:
+        """The money that reached the identifier because of this report: its weight when
+        several reports share a frozen account (CONTRACT.md, "Return of funds", rule 2)."""
+        if self.hop == 0:
+            return self.lost
+        return sum(self.inflows.values()) + self.inflows_forgotten
 
 
 @dataclass(slots=True)
@@ -143,6 +155,8 @@ class Outcome:
     # live holds forgotten (too many, policy): they lapse by `expires_at`, never released
     commands_forgotten: int = 0
     records_forgotten: state_bounds.Forgotten = field(default_factory=state_bounds.Forgotten)
+    # for the cases (agents/money.py): commands issued, and commands whose supports changed
+    links: list[CaseLink] = field(default_factory=list)
 
     def follow_up_events(self) -> list[tuple[str, Event]]:
         """The forwards as (identifier key, event) pairs for the identifier-keyed stream."""
@@ -161,6 +175,7 @@ def apply(
     """Change `state` in place by one event and say what follows from it."""
     outcome = Outcome()
     was_watched = state.watched
+    supported_before = support_weights(state)
     inflight_before = len(state.inflight)
     _prune(state, now, policy)
     if isinstance(event, TransferIn):
@@ -172,6 +187,7 @@ def apply(
     else:
         _on_revoke(state, identifier_key, event.report_id, now, outcome)
     outcome.records_forgotten.add(state_bounds.bound_state(state, now))
+    link_cases(state, supported_before, outcome)
     outcome.commands_forgotten = forget_holds(state, now, policy.max_commands_per_identifier)
     outcome.watched_delta = int(state.watched) - int(was_watched)
     outcome.inflight_delta = len(state.inflight) - inflight_before
@@ -238,10 +254,18 @@ def _on_watch(
 ) -> None:
     support = state.supports.get(watch.report_id)
     if support is None:
-        support = Support(watch.report_id, watch.fraud_type, watch.reported_at, watch.hop)
+        support = Support(
+            watch.report_id,
+            watch.fraud_type,
+            watch.reported_at,
+            watch.hop,
+            via=watch.via,
+            lost=watch.lost,
+        )
         state.supports[watch.report_id] = support
-    else:
-        support.hop = min(support.hop, watch.hop)
+    elif watch.hop < support.hop:
+        support.hop, support.via = watch.hop, watch.via
+    support.lost = max(support.lost, watch.lost)
     if watch.transfer_key is not None:
         support.inflows[watch.transfer_key] = watch.amount
     # The banks that hold this account: named by the report, or seen as the recipient bank of

@@ -43,9 +43,9 @@ class DeadLetterCode:
     UNKNOWN_REPORT: Final = "unknown_report"  # a revoke for a report never seen
     DUPLICATE_REPORT: Final = "duplicate_report"  # a reused report_id with other accounts
     INVALID_ACK: Final = "invalid_ack"  # an ack that contradicts its command
+    FORBIDDEN: Final = "forbidden"  # a revoke, extend or return from a unit that may not act
     # Not a fault of the record: a bug met it. Kept so the record is never lost.
     INTERNAL_ERROR: Final = "internal_error"
-    FORBIDDEN: Final = "forbidden"  # an issuer that may not act on that report
     ALL: Final = (
         INVALID_JSON,
         SCHEMA_VIOLATION,
@@ -56,8 +56,8 @@ class DeadLetterCode:
         UNKNOWN_REPORT,
         DUPLICATE_REPORT,
         INVALID_ACK,
-        INTERNAL_ERROR,
         FORBIDDEN,
+        INTERNAL_ERROR,
     )
 
 
@@ -74,7 +74,10 @@ class AckStatus:
 class ReportAction:
     REPORT: Final = "report"
     REVOKE: Final = "revoke"
-    ALL: Final = (REPORT, REVOKE)
+    EXTEND: Final = "extend"  # a sanctioned extension of the report's holds and freezes
+    RETURN: Final = "return"  # a sanctioned return of the money held because of the report
+    ALL: Final = (REPORT, REVOKE, EXTEND, RETURN)
+    ACTING_ON_A_REPORT: Final = (REVOKE, EXTEND, RETURN)  # only its issuer or a supervisor
 
 
 class TransferStatus:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from antifraud.core.cases import Sanction, Victim
 from antifraud.core.identifiers import Identifier
 
 
@@ -42,6 +43,16 @@ class Report:
     issuer: str
     case_number: str
     accounts: tuple[ReportedAccount, ...]
+    # CONTRACT.md, "Cases": who lost what (a `report`); the sanction of an `extend` or a
+    # `return`, and the new lifetime of an `extend` (unix seconds)
+    victims: tuple[Victim, ...] = ()
+    sanction: Sanction | None = None
+    until: float | None = None
+
+    @property
+    def amount_lost(self) -> int:
+        """What the report's victims lost, all told: its weight on a frozen account it names."""
+        return sum(victim.amount_lost for victim in self.victims)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,3 +62,4 @@ class Ack:
     status: str
     amount_held: int
     at: float
+    amount_returned: int | None = None  # `returned` acks of a return_funds

@@ -26,6 +26,7 @@ from typing import Any
 
 import orjson
 
+from antifraud.core.case_serde import sanction_from_json, victim_from_json, victim_to_json
 from antifraud.core.dead_letters import Payload, as_text, from_text
 from antifraud.core.followed import Followed
 from antifraud.core.hold_records import forget_holds
@@ -51,7 +52,7 @@ from antifraud.core.transfer_rows import TransferRows, transfer_from_json, trans
 
 
 def _watch_to_json(w: Watch) -> dict[str, Any]:
-    return {
+    data = {
         "e": "watch",
         "r": w.report_id,
         "f": w.fraud_type,
@@ -62,6 +63,9 @@ def _watch_to_json(w: Watch) -> dict[str, Any]:
         "tk": w.transfer_key,
         "amt": w.amount,
     }
+    if w.lost:
+        data["lost"] = w.lost  # written only when known, so older events keep their bytes
+    return data
 
 
 def event_to_json(event: Event) -> dict[str, Any]:
@@ -90,6 +94,7 @@ def event_from_json(data: dict[str, Any]) -> Event:
             via=data["via"],
             transfer_key=data["tk"],
             amount=data["amt"],
+            lost=data.get("lost", 0),
         )
     if kind == "revoke":
         return Revoke(data["r"])
@@ -124,10 +129,7 @@ def dump_bundle_item(key: str, event: Event) -> bytes:
 def dump_state(state: IdentifierState) -> bytes:
     row: dict[str, Any] = {
         "b": state.banks,
-        "s": {
-            rid: [s.fraud_type, s.reported_at, s.hop, s.inflows]
-            for rid, s in state.supports.items()
-        },
+        "s": {rid: _support_row(s) for rid, s in state.supports.items()},
         "i": state.inflight.rows(),
         "o": state.outflows.rows(),
         "c": [
@@ -164,6 +166,19 @@ def _followed_from_row(row: list[str]) -> Followed:
         else:
             recipients[entry] = None
     return Followed(transfers, recipients)  # which derives its index of recipients
+
+
+def _support_row(s: Support) -> list[Any]:
+    row: list[Any] = [s.fraud_type, s.reported_at, s.hop, s.inflows]
+    if s.via is not None or s.lost:
+        row += [s.via, s.lost]  # rows written before these were kept have four items
+    return row
+
+
+def _support_from_row(report_id: str, row: list[Any], inflows_forgotten: int) -> Support:
+    fraud_type, reported_at, hop, inflows, *extra = row
+    via, lost = extra if extra else (None, 0)
+    return Support(report_id, fraud_type, reported_at, hop, inflows, inflows_forgotten, via, lost)
 
 
 # A state row is one changelog record: Kafka's producers and brokers refuse records over
@@ -217,8 +232,7 @@ def load_state(raw: bytes | None) -> IdentifierState:
     return IdentifierState(
         banks=data["b"],
         supports={
-            rid: Support(rid, f, at, hop, inflows, inflows_forgotten=shares.get(rid, 0))
-            for rid, (f, at, hop, inflows) in data["s"].items()
+            rid: _support_from_row(rid, row, shares.get(rid, 0)) for rid, row in data["s"].items()
         },
         inflight=TransferRows.from_rows(data["i"]),
         outflows=TransferRows.from_rows(data["o"]),
@@ -252,6 +266,13 @@ def dump_report_event(report: Report, origin: ReportOrigin | None = None) -> byt
         "case_number": report.case_number,
         "accounts": [[a.identifier.key, a.bank_id] for a in report.accounts],
     }
+    # The case fields only when there are some, so a plain report keeps its bytes.
+    if report.victims:
+        body["victims"] = [victim_to_json(v) for v in report.victims]
+    if report.sanction is not None:
+        body["sanction"] = report.sanction.as_json()
+    if report.until is not None:
+        body["until"] = report.until
     if origin is not None:
         source, raw = origin
         body["src"] = source
@@ -281,6 +302,9 @@ def load_report_event(raw: bytes) -> Report:
         accounts=tuple(
             ReportedAccount(Identifier.from_key(key), bank_id) for key, bank_id in data["accounts"]
         ),
+        victims=tuple(victim_from_json(v) for v in data.get("victims", ())),
+        sanction=sanction_from_json(data["sanction"]) if "sanction" in data else None,
+        until=data.get("until"),
     )
 
 
@@ -288,21 +312,28 @@ def load_report_event(raw: bytes) -> Report:
 
 
 def dump_report_entry(entry: ReportEntry) -> bytes:
-    return orjson.dumps(
-        {
-            "status": entry.status,
-            "fraud_type": entry.fraud_type,
-            "reported_at": entry.reported_at,
-            "accounts": entry.accounts,
-        }
-    )
+    data: dict[str, Any] = {
+        "status": entry.status,
+        "fraud_type": entry.fraud_type,
+        "reported_at": entry.reported_at,
+        "accounts": entry.accounts,
+    }
+    if entry.issuer is not None:  # entries recorded before issuers were kept have none
+        data["issuer"] = entry.issuer
+    return orjson.dumps(data)
 
 
 def load_report_entry(raw: bytes | None) -> ReportEntry | None:
     if raw is None:
         return None
     data = orjson.loads(raw)
-    return ReportEntry(data["status"], data["fraud_type"], data["reported_at"], data["accounts"])
+    return ReportEntry(
+        data["status"],
+        data["fraud_type"],
+        data["reported_at"],
+        data["accounts"],
+        data.get("issuer"),
+    )
 
 
 # ---------------------------------------------------------------------------- ledger events
@@ -331,16 +362,19 @@ def dump_ledger_event(event: LedgerEvent) -> bytes:
         carried = event.payload
         if isinstance(carried, bytes):
             carried = Payload.whole(carried)
+        said: dict[str, Any] = {
+            "command_id": ack.command_id,
+            "bank_id": ack.bank_id,
+            "status": ack.status,
+            "amount_held": ack.amount_held,
+            "at": ack.at,
+        }
+        if ack.amount_returned is not None:  # returns' acks only: the others keep their bytes
+            said["amount_returned"] = ack.amount_returned
         return orjson.dumps(
             {
                 "e": "ack",
-                "ack": {
-                    "command_id": ack.command_id,
-                    "bank_id": ack.bank_id,
-                    "status": ack.status,
-                    "amount_held": ack.amount_held,
-                    "at": ack.at,
-                },
+                "ack": said,
                 "src": event.source,
                 **carried.fields(),
             }
@@ -356,7 +390,14 @@ def load_ledger_event(raw: bytes) -> LedgerEvent:
     if kind == "ack":
         ack = data["ack"]
         return AckReceived(
-            Ack(ack["command_id"], ack["bank_id"], ack["status"], ack["amount_held"], ack["at"]),
+            Ack(
+                ack["command_id"],
+                ack["bank_id"],
+                ack["status"],
+                ack["amount_held"],
+                ack["at"],
+                ack.get("amount_returned"),
+            ),
             data["src"],
             (
                 Payload.from_fields(data)

@@ -116,6 +116,10 @@ class TransferRows:
             del rows[key]
         return excess
 
+    def get(self, key: str) -> Transfer | None:
+        row = self._rows.get(key)
+        return None if row is None else transfer_from_json(row)
+
     def transfers(self) -> list[Transfer]:
         """Every remembered transfer, decoded, ordered by key (so outcomes are deterministic)."""
         return [transfer_from_json(self._rows[key]) for key in sorted(self._rows)]

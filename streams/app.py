@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from antifraud.core.authority import bindings_without_key, unbound_keys
 from antifraud.streams.faust_internals.app_hooks import TunedApp
 from antifraud.streams.faust_internals.bulk_recovery import make_table_manager
 from antifraud.streams.kafka_security import aiokafka_security_options, faust_credentials
@@ -16,7 +17,7 @@ from antifraud.streams.local_state import (
     record_assignment,
     recorded_assignment,
 )
-from antifraud.streams.settings import Settings
+from antifraud.streams.settings import Settings, retired_variables_set
 from antifraud.streams.table_preload import preload_tables
 from antifraud.streams.topic_admin import ensure_topics
 
@@ -50,6 +51,9 @@ class AntifraudApp(TunedApp):
                 "Configure report keys before production use. !!!",
                 settings.topics.reports,
             )
+        _warn_about_key_bindings()
+        for name, instead in retired_variables_set().items():
+            log.warning("event=setting_retired variable=%s ignored=true use=%r", name, instead)
         # Before any consumer subscribes: see streams/topic_admin.py for why.
         security = aiokafka_security_options(settings.security)
         await ensure_topics(
@@ -73,11 +77,12 @@ class AntifraudApp(TunedApp):
             security,
             topic_config={"cleanup.policy": "compact"},
         )
-        # The watchlist: one entry per account, latest wins (contract, "Watchlist"). Brokers
-        # without compaction (the embedded one) accept the setting and keep every record.
+        # The watchlist (one entry per account) and the case status (one per report id):
+        # latest wins (contract, "Watchlist", "Cases"). Brokers without compaction (the
+        # embedded one) accept the setting and keep every record.
         await ensure_topics(
             settings.bootstrap_servers,
-            [settings.topics.watchlist],
+            settings.topics.compacted(),
             settings.partitions,
             settings.replication_factor,
             security,
@@ -93,6 +98,19 @@ class AntifraudApp(TunedApp):
             await preload_tables(
                 self.tables.values(), settings.bootstrap_servers, security, last_assigned
             )
+
+
+def _warn_about_key_bindings() -> None:
+    """CONTRACT.md, "Who may act": an unbound key signs for any issuer; say which ones are."""
+    keys, bound = settings.report_keys, settings.report_key_issuers
+    for key_id in unbound_keys(keys, bound):
+        log.warning(
+            "event=report_key_unbound key_id=%s: it signs for any issuer; bind it to one in "
+            "ANTIFRAUD_REPORT_KEY_ISSUERS",
+            key_id,
+        )
+    for key_id in bindings_without_key(keys, bound):
+        log.warning("event=report_key_binding_unused key_id=%s: no such report key", key_id)
 
 
 app = AntifraudApp(

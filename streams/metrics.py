@@ -185,3 +185,45 @@ WRITE_FAILURES = Counter(
     ["kind"],
     registry=REGISTRY,
 )
+# Cases (CONTRACT.md, "Cases"): money returned to victims and where each case stands.
+RETURNED_TENGE = Counter(
+    "antifraud_returned_amount_tenge_total",
+    "Amounts banks report returned to beneficiaries (return_funds acked returned)",
+    ["bank_id"],
+    registry=REGISTRY,
+)
+RETURNS_FAILED = Counter(
+    "antifraud_returns_failed_total",
+    "return_funds commands a bank acked failed (the money stays held)",
+    ["bank_id"],
+    registry=REGISTRY,
+)
+RETURNS_OVERDUE = Counter(
+    "antifraud_returns_overdue_total",
+    "return_funds commands not acknowledged within the SLA (re-sent once)",
+    ["bank_id"],
+    registry=REGISTRY,
+)
+RETURNS_REFUSED = Counter(
+    "antifraud_returns_refused_total",
+    "return_funds a case planned that the owner of the held money refused, by reason",
+    ["reason"],
+    registry=REGISTRY,
+)
+REPORT_TO_RETURN = Histogram(
+    "antifraud_report_to_return_seconds",
+    "Report's reported_at to its bank's ack that money was returned",
+    buckets=(60, 300, 3600, 6 * 3600, 86400, 3 * 86400, 5 * 86400, 11 * 86400, 30 * 86400),
+    registry=REGISTRY,
+)
+CASES = Gauge(
+    "antifraud_cases",
+    "Cases on this worker's partitions, by status (counted every CASE_SCAN seconds)",
+    ["status"],
+    registry=REGISTRY,
+)
+CASE_HOLDS_LEFT_OUT = Counter(
+    "antifraud_case_holds_left_out_total",
+    "Holds a case did not keep: it had MAX_COMMANDS_PER_CASE already",
+    registry=REGISTRY,
+)

@@ -10,7 +10,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from antifraud.core.authority import parse_issuers, parse_key_issuers
 from antifraud.core.bank_directory import BankDirectory
+from antifraud.core.business_days import (
+    DEFAULT_COUNTRY,
+    DEFAULT_LIFETIME_BUSINESS_DAYS,
+    DEFAULT_TIME_ZONE,
+    BusinessCalendar,
+)
 from antifraud.core.policy import DEFAULT_CARVE_OUTS, Policy
 from antifraud.core.signatures import load_key_file, parse_report_keys
 
@@ -18,6 +25,20 @@ from antifraud.core.signatures import load_key_file, parse_report_keys
 def _env(env: Mapping[str, str], name: str, default: str) -> str:
     value = env.get(name, "").strip()
     return value if value else default
+
+
+# Variables an earlier version read, and what replaced them: the worker warns when one is set,
+# so an operator does not believe a setting applies that no longer does.
+RETIRED_VARIABLES = {
+    "ANTIFRAUD_COMMAND_LIFETIME_HOURS": "ANTIFRAUD_HOLD_BUSINESS_DAYS (business days of "
+    "ANTIFRAUD_CALENDAR_COUNTRY in ANTIFRAUD_TIME_ZONE)",
+}
+
+
+def retired_variables_set(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The retired variables set in `env` (default: the process's), with their replacements."""
+    e = os.environ if env is None else env
+    return {name: instead for name, instead in RETIRED_VARIABLES.items() if e.get(name, "").strip()}
 
 
 def _bool(text: str) -> bool:
@@ -32,17 +53,33 @@ class Topics:
     bank_commands: str = "antifraud.bank-commands"
     dead_letter: str = "antifraud.dead-letter"
     audit: str = "antifraud.audit"
-    # compacted, one entry per watched account (contract, "Watchlist"); created apart from
-    # the others for its cleanup policy, so it is in neither tuple below
+    # compacted, created apart from the others for their cleanup policy (`compacted`): one
+    # entry per watched account (contract, "Watchlist"), the latest status per report id
+    # (contract, "Cases")
     watchlist: str = "antifraud.watchlist"
-    # internal: the identifier-keyed stream, the report registry, the command ledger
+    case_status: str = "antifraud.case-status"
+    # internal: the identifier-keyed stream, the report registry, the command ledger, the
+    # money of each hold and freeze (by command id) and the cases (by report id)
     identifier_events: str = "antifraud.internal.identifier-events"
     report_events: str = "antifraud.internal.report-events"
     ledger_events: str = "antifraud.internal.ledger-events"
     audit_entries: str = "antifraud.internal.audit-entries"
+    money_events: str = "antifraud.internal.money-events"
+    case_events: str = "antifraud.internal.case-events"
 
     def internal(self) -> tuple[str, ...]:
-        return (self.identifier_events, self.report_events, self.ledger_events, self.audit_entries)
+        return (
+            self.identifier_events,
+            self.report_events,
+            self.ledger_events,
+            self.audit_entries,
+            self.money_events,
+            self.case_events,
+        )
+
+    def compacted(self) -> tuple[str, ...]:
+        """Contract topics where only the latest record per key matters."""
+        return (self.watchlist, self.case_status)
 
     def external(self) -> tuple[str, ...]:
         return (
@@ -80,6 +117,8 @@ class Settings:
     replication_factor: int = 1
     report_keys_spec: str = field(default="", repr=False)
     report_key_file: str = ""
+    report_key_issuers_spec: str = ""
+    supervisory_issuers_spec: str = ""
     bank_directory_file: str = ""
     max_record_bytes: int = 1024 * 1024
     session_timeout: float = 10.0
@@ -117,6 +156,8 @@ class Settings:
             replication_factor=int(_env(e, "ANTIFRAUD_REPLICATION_FACTOR", "1")),
             report_keys_spec=_env(e, "ANTIFRAUD_REPORT_KEYS", ""),
             report_key_file=_env(e, "ANTIFRAUD_REPORT_KEY_FILE", ""),
+            report_key_issuers_spec=_env(e, "ANTIFRAUD_REPORT_KEY_ISSUERS", ""),
+            supervisory_issuers_spec=_env(e, "ANTIFRAUD_SUPERVISORY_ISSUERS", ""),
             bank_directory_file=_env(e, "ANTIFRAUD_BANK_DIRECTORY", ""),
             max_record_bytes=int(_env(e, "ANTIFRAUD_MAX_RECORD_BYTES", str(1024 * 1024))),
             session_timeout=float(_env(e, "ANTIFRAUD_SESSION_TIMEOUT", "10")),
@@ -140,17 +181,25 @@ class Settings:
                 dead_letter=_env(e, "ANTIFRAUD_TOPIC_DEAD_LETTER", Topics.dead_letter),
                 audit=_env(e, "ANTIFRAUD_TOPIC_AUDIT", Topics.audit),
                 watchlist=_env(e, "ANTIFRAUD_TOPIC_WATCHLIST", Topics.watchlist),
+                case_status=_env(e, "ANTIFRAUD_TOPIC_CASE_STATUS", Topics.case_status),
                 identifier_events=f"{internal}.identifier-events",
                 report_events=f"{internal}.report-events",
                 ledger_events=f"{internal}.ledger-events",
                 audit_entries=f"{internal}.audit-entries",
+                money_events=f"{internal}.money-events",
+                case_events=f"{internal}.case-events",
             ),
             policy=Policy(
                 lookback_seconds=float(_env(e, "ANTIFRAUD_LOOKBACK_HOURS", "72")) * 3600,
                 hop_limit=int(_env(e, "ANTIFRAUD_HOP_LIMIT", "3")),
                 min_follow_amount=int(_env(e, "ANTIFRAUD_MIN_FOLLOW_AMOUNT", "1")),
-                command_lifetime_seconds=float(_env(e, "ANTIFRAUD_COMMAND_LIFETIME_HOURS", "120"))
-                * 3600,
+                calendar=BusinessCalendar(
+                    country=_env(e, "ANTIFRAUD_CALENDAR_COUNTRY", DEFAULT_COUNTRY),
+                    time_zone=_env(e, "ANTIFRAUD_TIME_ZONE", DEFAULT_TIME_ZONE),
+                ),
+                lifetime_business_days=int(
+                    _env(e, "ANTIFRAUD_HOLD_BUSINESS_DAYS", str(DEFAULT_LIFETIME_BUSINESS_DAYS))
+                ),
                 carve_out_purposes=frozenset(p.strip() for p in carve_outs.split(",") if p.strip()),
                 ack_sla_seconds=float(_env(e, "ANTIFRAUD_ACK_SLA_SECONDS", "60")),
                 max_transfers_per_identifier=int(
@@ -179,6 +228,16 @@ class Settings:
                 raise ValueError(f"report key ids set twice (env and key file): {clash}")
             keys.update(from_file)
         return keys
+
+    @cached_property
+    def report_key_issuers(self) -> dict[str, str]:
+        """The issuer each bound report key signs for (CONTRACT.md, "Who may act")."""
+        return parse_key_issuers(self.report_key_issuers_spec)
+
+    @cached_property
+    def supervisory_issuers(self) -> frozenset[str]:
+        """Issuers that may revoke, extend or return any unit's report."""
+        return parse_issuers(self.supervisory_issuers_spec)
 
     @cached_property
     def bank_directory(self) -> BankDirectory:

@@ -28,6 +28,9 @@ audit_entries = raw_topic(settings.topics.audit_entries, internal=True)
 identifier_events = raw_topic(settings.topics.identifier_events, internal=True)
 report_events = raw_topic(settings.topics.report_events, internal=True)
 ledger_events = raw_topic(settings.topics.ledger_events, internal=True)
+money_events = raw_topic(settings.topics.money_events, internal=True)
+case_events = raw_topic(settings.topics.case_events, internal=True)
+case_status = raw_topic(settings.topics.case_status)
 
 
 def bytes_table(name: str, help: str) -> Any:

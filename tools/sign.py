@@ -1,4 +1,8 @@
-"""`antifraud sign`: sign a police report file the way the platform verifies it."""
+"""`antifraud sign`: sign a police record file the way the platform verifies it.
+
+Every record on the reports topic is signed the same way, whatever its `action`: `report`,
+`revoke`, `extend` and `return` (with its `sanction`, which the signature covers).
+"""
 
 from __future__ import annotations
 
@@ -27,7 +31,8 @@ from antifraud.streams.app import app
     ),
 )
 async def sign(self: Any, report_file: str, key_id: str, key_file: str | None) -> None:
-    """Sign a police report (JSON file, or - for stdin) and print it with its signature."""
+    """Sign a police record (JSON file, or - for stdin): a report, or a revoke, extend or
+    return of one; print it with its signature."""
     if key_file:
         keys = load_key_file(key_file)
         if key_id not in keys:

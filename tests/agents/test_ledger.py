@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterable
 from types import SimpleNamespace
 from typing import Any
 from unittest.mock import AsyncMock, patch
@@ -11,6 +12,7 @@ from unittest.mock import AsyncMock, patch
 import orjson
 
 from antifraud.agents import ledger
+from antifraud.core.held_money import MoneyEvent
 from antifraud.core.ledger import AckReceived, CommandIssued, LedgerEvent, ResendDue
 from antifraud.core.records import Ack
 from antifraud.core.serde import dump_ledger_event, load_ledger_entry
@@ -36,6 +38,11 @@ class Calls:
         self.audit = AsyncMock()
         self.dead_letter = AsyncMock()
         self.resent: list[tuple[bytes, bytes]] = []
+        self.money: list[tuple[str, MoneyEvent]] = []  # acks told to the owners of money
+
+    async def send_money_events(self, items: Iterable[tuple[str, MoneyEvent]]) -> list[Any]:
+        self.money.extend(items)
+        return []
 
     async def command_topic_for(self, bank_id: str) -> Any:
         async def send(key: bytes, value: bytes) -> Any:
@@ -56,6 +63,7 @@ def ledger_run(*events: tuple[str, LedgerEvent]) -> Calls:
             patch.object(ledger, "audit", calls.audit),
             patch.object(ledger, "dead_letter", calls.dead_letter),
             patch.object(ledger, "command_topic_for", calls.command_topic_for),
+            patch.object(ledger, "send_money_events", calls.send_money_events),
         ):
             async with under_test(ledger.ledger) as agent:
                 for command_id, event in events:

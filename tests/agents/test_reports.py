@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
 from antifraud.agents import reports
+from antifraud.core.case_file import CaseEvent
 from antifraud.core.identifiers import Identifier
 from antifraud.core.matching import Event, Revoke, Watch
 from antifraud.core.records import Report, ReportedAccount
@@ -24,6 +26,15 @@ def report(report_id: str, action: str = "report") -> Report:
     return Report(report_id, action, "bank_impersonation", 1_795_942_800.0, "DEP", "C-7", accounts)
 
 
+# What the registry sent the cases, (report id, event), in the order sent (whole session).
+CASE_EVENTS: list[tuple[str, CaseEvent]] = []
+
+
+async def send_case_events(items: Iterable[tuple[str, CaseEvent]]) -> list[Any]:
+    CASE_EVENTS.extend(items)
+    return []
+
+
 def registry_run(*records: Report) -> tuple[list[list[tuple[str, Event]]], list[dict[str, Any]]]:
     """Put `records` through the registry agent: the events it sent, and its audit entries."""
     sent: list[list[tuple[str, Event]]] = []
@@ -35,6 +46,7 @@ def registry_run(*records: Report) -> tuple[list[list[tuple[str, Event]]], list[
     async def scenario() -> list[dict[str, Any]]:
         with (
             patch.object(reports, "send_identifier_events", send_identifier_events),
+            patch.object(reports, "send_case_events", send_case_events),
             patch.object(reports, "audit", AsyncMock()) as audit,
         ):
             async with under_test(reports.registry) as agent:
@@ -97,6 +109,7 @@ def rejected_run(*events: tuple[bytes, bytes]) -> list[list[Any]]:
         with (
             patch.object(reports, "dead_letter", AsyncMock()) as dead_letter,
             patch.object(reports, "send_identifier_events", AsyncMock(return_value=[])),
+            patch.object(reports, "send_case_events", send_case_events),
             patch.object(reports, "audit", AsyncMock()),
         ):
             async with under_test(reports.registry) as agent:

@@ -300,6 +300,7 @@ watches = st.builds(
     via=st.none() | identifiers.map(lambda i: i.key),
     transfer_key=st.none() | short_text,
     amount=st.integers(min_value=0, max_value=10**15),
+    lost=st.just(0) | amounts,
 )
 events: st.SearchStrategy[Event] = st.one_of(
     transfers.map(TransferIn),

@@ -7,9 +7,12 @@ for a hold at both banks, a freeze, their releases and a suspect's bounded freez
 from __future__ import annotations
 
 import orjson
+import pytest
 
+from antifraud.core.business_days import BusinessCalendar
 from antifraud.core.matching import IdentifierState, Revoke, TransferIn, Watch, apply
 from antifraud.core.policy import Policy
+from antifraud.core.timestamps import format_rfc3339, parse_rfc3339
 from antifraud.schemas import validator
 from tests.core.strategies import T0, iban_id, make_transfer, phone_id
 
@@ -46,3 +49,24 @@ def test_commands_are_written_as_before() -> None:
     for command in commands:
         validator("command")(command)
     assert [orjson.dumps(command) for command in commands] == WRITTEN_BEFORE
+
+
+def test_holds_and_freezes_lapse_after_business_days_not_hours() -> None:
+    # The contract's example: issued Friday 2026-12-11 15:00 in Almaty, five business days
+    # later is Monday the 21st, because Wednesday the 16th is Independence Day (240 hours on).
+    issued = parse_rfc3339("2026-12-11T15:00:00+05:00")
+    state, key = IdentifierState(), "phone:+77010000001"
+    to_it = make_transfer("T-1", iban_id("125", 1), phone_id(1), created_at=issued - 60)
+    apply(state, key, TransferIn(to_it), issued, Policy())
+    watch = Watch("R-1", "bank_impersonation", issued, 0, "HSBKKZKX")
+    commands = apply(state, key, watch, issued, Policy()).commands
+    assert {c["type"] for c in commands} == {"hold_transfer", "freeze_account"}
+    assert {c["expires_at"] for c in commands} == {"2026-12-21T10:00:00.000Z"}
+    # Three business days in a calendar without that holiday: Wednesday the 16th.
+    german = Policy(calendar=BusinessCalendar("DE"), lifetime_business_days=3)
+    assert format_rfc3339(german.expires_at(issued)) == "2026-12-16T10:00:00.000Z"
+
+
+def test_a_lifetime_is_at_least_one_business_day() -> None:
+    with pytest.raises(ValueError, match="lifetime_business_days"):
+        Policy(lifetime_business_days=0)

@@ -170,7 +170,6 @@ def test_acks_within_their_command_are_recorded(command: dict[str, Any], amount_
     [
         RELEASE,
         {**RELEASE, "amount": 25_000_000},  # even one that names the amount it released
-        {**HOLD, "command_id": "9b" * 16, "type": "return_funds"},  # moves money, holds none
     ],
 )
 def test_acks_of_commands_that_hold_nothing_never_count_money(

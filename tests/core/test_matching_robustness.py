@@ -190,7 +190,7 @@ def test_expired_holds_are_dropped_uncounted_and_freezes_kept() -> None:
     apply(state, FRAUD.key, report_watch(bank_id=FRAUD_BANK), T0, POLICY)
     apply(state, FRAUD.key, transfer_in("T-1"), T0, POLICY)
     assert len(state.commands) == 3
-    lapsed = T0 + POLICY.command_lifetime_seconds + 1
+    lapsed = POLICY.expires_at(T0) + 1
     outcome = apply(state, FRAUD.key, transfer_in("T-2", created_at=lapsed), lapsed, POLICY)
     assert outcome.commands_forgotten == 0
     kept = {(c.type, (c.transfer or {}).get("transfer_id")) for c in state.commands.values()}

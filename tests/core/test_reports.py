@@ -36,7 +36,7 @@ def revocation(report_id: str = "R-1") -> Report:
 def test_a_new_report_watches_every_account_at_hop_zero() -> None:
     decision = decide(None, report())
     assert decision.verdict == "accepted"
-    assert decision.entry == ReportEntry("live", "bank_impersonation", T0, ACCOUNTS)
+    assert decision.entry == ReportEntry("live", "bank_impersonation", T0, ACCOUNTS, "DEP-ALMATY")
     assert decision.events == [
         ("phone:+77011234567", Watch("R-1", "bank_impersonation", T0, hop=0, bank_id=None)),
         (

@@ -59,6 +59,8 @@ def states(draw: st.DrawFn) -> IdentifierState:
             draw(st.integers(0, 5)),
             draw(st.dictionaries(short_text, amounts, max_size=3)),
             inflows_forgotten=draw(st.just(0) | amounts),
+            via=draw(st.none() | identifiers.map(lambda i: i.key)),
+            lost=draw(st.just(0) | amounts),
         )
     commands = {}
     for command_id in draw(st.lists(hex_ids, max_size=4, unique=True)):

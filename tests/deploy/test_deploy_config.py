@@ -45,6 +45,11 @@ COUNTERS = {
     "antifraud_commands_forgotten_total",
     "antifraud_watch_records_forgotten_total",
     "antifraud_write_failures_total",
+    "antifraud_returned_amount_tenge_total",
+    "antifraud_returns_failed_total",
+    "antifraud_returns_overdue_total",
+    "antifraud_returns_refused_total",
+    "antifraud_case_holds_left_out_total",
 }
 GAUGES = {
     "antifraud_up",
@@ -55,11 +60,13 @@ GAUGES = {
     "antifraud_last_transfer_timestamp_seconds",
     "antifraud_stalled_partitions",
     "antifraud_writes_failing_seconds",
+    "antifraud_cases",
 }
 HISTOGRAMS = {
     "antifraud_report_to_command_seconds",
     "antifraud_transfer_to_command_seconds",
     "antifraud_ack_latency_seconds",
+    "antifraud_report_to_return_seconds",
 }
 # Series that Prometheus itself attaches to every scrape target.
 PROMETHEUS_SERIES = {"up"}
@@ -98,6 +105,7 @@ ALERT_NAMES = {
     "AntifraudCommandsForgotten",
     "AntifraudWatchRecordsForgotten",
     "AntifraudWorkerStalled",
+    "AntifraudReturnsFailedOrOverdue",
 }
 CONTRACT_TOPICS = (
     "antifraud.transfers",
@@ -357,6 +365,10 @@ def test_dashboard_references_only_known_metrics():
         "antifraud_stalled_partitions",
         "antifraud_writes_failing_seconds",
         "antifraud_write_failures_total",
+        "antifraud_returned_amount_tenge_total",
+        "antifraud_cases",
+        "antifraud_report_to_return_seconds_bucket",
+        "antifraud_returns_failed_total",
     ):
         assert required in seen, f"dashboard shows no panel for {required}"
 

@@ -24,11 +24,25 @@ REPORT = {
 }
 
 
+EXTEND = {
+    "report_id": "R-2026-000042",
+    "action": "extend",
+    "sanction": {
+        "authority": "Алматы қаласының прокуроры",
+        "reference": "SK-2026-7781",
+        "issued_at": "2026-12-03T10:00:00+05:00",
+    },
+    "until": "2026-12-31T18:00:00+05:00",
+    "reported_at": "2026-12-03T10:05:00+05:00",
+    "issuer": "ALM-PD-CYBER",
+}
+
+
 def run_sign(
-    tmp_path: Path, *args: str, secret: str | None = None
+    tmp_path: Path, *args: str, secret: str | None = None, record: dict[str, object] = REPORT
 ) -> subprocess.CompletedProcess[str]:
     path = tmp_path / "report.json"
-    path.write_bytes(orjson.dumps(REPORT))
+    path.write_bytes(orjson.dumps(record))
     env = {k: v for k, v in os.environ.items() if k != "ANTIFRAUD_SIGNING_SECRET"}
     if secret is not None:
         env["ANTIFRAUD_SIGNING_SECRET"] = secret
@@ -55,3 +69,15 @@ def test_key_file_and_missing_secret(tmp_path: Path) -> None:
     missing = run_sign(tmp_path, "--key-id", "astana-2")
     assert missing.returncode != 0
     assert "ANTIFRAUD_SIGNING_SECRET" in missing.stderr
+
+
+def test_an_extend_or_return_is_signed_like_a_report(tmp_path: Path) -> None:
+    for action in ("extend", "return"):
+        record = {**EXTEND, "action": action}
+        done = run_sign(tmp_path, "--key-id", "almaty-1", secret="s3cret", record=record)
+        assert done.returncode == 0, done.stderr
+        signed = orjson.loads(done.stdout)
+        assert {k: v for k, v in signed.items() if k != "signature"} == record
+        assert verify_report(signed, {"almaty-1": b"s3cret"}).ok
+        tampered = {**signed, "sanction": {**signed["sanction"], "reference": "SK-0"}}
+        assert not verify_report(tampered, {"almaty-1": b"s3cret"}).ok

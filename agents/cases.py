@@ -1,0 +1,113 @@
+"""The cases: one per report id, and the police's view of it on `antifraud.case-status`.
+
+In: the registry's `Opened`, `Revoked` and sanctioned orders (agents/reports.py), the views
+of the report's holds and freezes (agents/money.py), and `Tick`s of the timer below. Out: the
+returns and extensions a case plans, to the owner of each command's money (which issues
+them), and the case's status (core/case_status.py) whenever it changed, keyed by report id
+(latest wins). The table is kept across restarts and rebalances like every table.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from typing import Any
+
+from antifraud.core.case_file import CaseFile, Tick, apply_case, case_facts
+from antifraud.core.case_serde import dump_case, load_case, load_case_event
+from antifraud.core.case_status import (
+    HOLDING,
+    LAPSED,
+    RETURNED_ALL,
+    RETURNING,
+    REVOKED,
+    TRACKING,
+    case_status,
+)
+from antifraud.core.held_money import Derive
+from antifraud.streams import metrics, topics
+from antifraud.streams.app import app
+from antifraud.streams.case_sends import send_case_events, send_money_events, write_case_status
+from antifraud.streams.emit import delivered
+from antifraud.streams.handling import handle_each
+
+log = logging.getLogger("antifraud")
+
+STATUSES = (TRACKING, HOLDING, RETURNING, RETURNED_ALL, LAPSED, REVOKED)
+# How often the timer looks for cases whose status changed with time alone (a lifetime that
+# ended) and counts the cases by status. Lifetimes are days long: a minute late is on time.
+CASE_SCAN_SECONDS = 30.0
+
+cases = topics.bytes_table(
+    "cases",
+    "Per report id: its victims, the latest view of each of its holds and freezes, its "
+    "return verdict, and the status last written to the case-status topic.",
+)
+
+# Report ids this worker already sent a Tick for, until the agent handled it.
+_tick_requested: set[bytes] = set()
+
+
+@app.agent(topics.case_events)
+async def case_files(stream: Any) -> None:
+    await handle_each(stream, _case_one)
+
+
+async def _case_one(event: Any) -> None:
+    now = time.time()
+    case_event = load_case_event(event.value)
+    case = load_case(cases.get(event.key), event.key.decode())
+    outcome = apply_case(case, case_event, now)
+    deliveries = await send_money_events((target, Derive(c)) for target, c in outcome.derive)
+    status = case_status(case_facts(case), now)
+    written = _settled(status) != case.status
+    if written:
+        deliveries.append(await write_case_status(case.report_id, status))
+        case.status = _settled(status)
+    # On the broker before the case records them (streams/emit.py, `delivered`).
+    await delivered(deliveries)
+    if written or not isinstance(case_event, Tick):
+        cases[event.key] = dump_case(case)
+    if isinstance(case_event, Tick):
+        _tick_requested.discard(event.key)
+    _count(case, outcome.returned, outcome.dropped, now)
+    if written:
+        log.info(
+            "event=case_status report_id=%s status=%s returns=%d",
+            case.report_id,
+            status["status"],
+            len(outcome.derive),
+        )
+
+
+def _settled(status: dict[str, Any]) -> dict[str, Any]:
+    """A status without its `updated_at`: what tells whether anything changed."""
+    return {key: value for key, value in status.items() if key != "updated_at"}
+
+
+def _count(case: CaseFile, returned: list[tuple[str, int]], dropped: int, now: float) -> None:
+    if case.reported_at is not None:
+        for _ in returned:
+            metrics.REPORT_TO_RETURN.observe(max(0.0, now - case.reported_at))
+    if dropped:
+        metrics.CASE_HOLDS_LEFT_OUT.inc(dropped)
+        log.warning("event=case_holds_left_out report_id=%s holds=%d", case.report_id, dropped)
+
+
+@app.timer(interval=CASE_SCAN_SECONDS)
+async def scan_cases() -> None:
+    """Count this worker's cases by status, and ask the agent to rewrite the status of each
+    case that time alone has changed (a lifetime ended). The agent decides and writes, in the
+    case's own partition, like every change of state."""
+    now = time.time()
+    counts: Counter[str] = Counter()
+    for key, raw in list(cases.items()):
+        case = load_case(raw, key.decode())
+        status = case_status(case_facts(case), now)
+        counts[status["status"]] += 1
+        if _settled(status) != case.status and key not in _tick_requested:
+            _tick_requested.add(key)
+            await send_case_events([(key.decode(), Tick())])
+    for name in STATUSES:
+        metrics.CASES.labels(name).set(counts[name])
