@@ -71,10 +71,11 @@ def wired(dead_letters: FakeTopic | None = None) -> Iterator[SimpleNamespace]:
         patch.object(topics, "audit_entries", out.audit),
         patch.object(emit, "FIRST_RETRY", 0.001),
         patch.object(emit, "LAST_RETRY", 0.001),
+        # Records other tests left stuck are not this test's (the registry is the process's).
+        patch.dict(progress._stuck, clear=True),
     ):
         progress.writes.succeeded()
         yield out
-    progress.unstuck("antifraud.transfers", 2)
 
 
 async def until(condition: Any, seconds: float = 5.0) -> None:
