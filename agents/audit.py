@@ -13,7 +13,10 @@ import orjson
 from antifraud.core.audit_chain import AuditChain
 from antifraud.streams import topics
 from antifraud.streams.app import app, settings
-from antifraud.streams.handling import handle_each
+from antifraud.streams.emit import Deliveries, delivered, write
+from antifraud.streams.faust_internals.current_event import current_event_set
+from antifraud.streams.handling import handle_batches
+from antifraud.streams.staged import Staged
 
 audit_out = topics.raw_topic(settings.topics.audit)
 
@@ -25,19 +28,27 @@ audit_heads = topics.bytes_table(
 
 @app.agent(topics.audit_entries)
 async def audit_trail(stream: Any) -> None:
-    await handle_each(stream, _append)
+    await handle_batches(stream, settings.batch_size, settings.batch_window_ms / 1000, _append)
 
 
-async def _append(event: Any) -> None:
-    chain_id = f"chain-{event.message.partition}"
-    head_key = chain_id.encode()
-    head = audit_heads.get(head_key)
-    chain = AuditChain.resume(orjson.loads(head) if head else None)
-    record = chain.append(orjson.loads(event.value))
-    record["chain"] = chain_id
-    value = orjson.dumps(record)
-    # Sent (queued) before the head moves: a send refused at once leaves the head where it
-    # was, and the retry chains the same entry again. Its delivery is not waited for, or the
-    # trail would go one broker round trip per record (see `emit.audit`).
-    await audit_out.send(key=head_key, value=value)
-    audit_heads[head_key] = value
+async def _append(events: list[Any]) -> None:
+    heads: Staged[bytes] = Staged(audit_heads, lambda key, raw: raw or b"", lambda value: value)
+    chains: dict[bytes, AuditChain] = {}
+    sent: Deliveries = []
+    for event in events:
+        chain_id = f"chain-{event.message.partition}"
+        head_key = chain_id.encode()
+        chain = chains.get(head_key)
+        if chain is None:
+            head = heads[head_key]
+            chain = chains[head_key] = AuditChain.resume(orjson.loads(head) if head else None)
+        record = chain.append(orjson.loads(event.value))
+        record["chain"] = chain_id
+        value = orjson.dumps(record)
+        sent.append(await write(audit_out, head_key, value))
+        with current_event_set(event):
+            heads[head_key] = value
+    # On the audit topic before the heads say they are: a head ahead of the topic would chain
+    # the next record to one never written. One wait for the batch, not one per entry.
+    await delivered(sent)
+    heads.write_back()

@@ -27,10 +27,12 @@ from antifraud.core.case_status import (
 )
 from antifraud.core.held_money import Derive
 from antifraud.streams import metrics, topics
-from antifraud.streams.app import app
+from antifraud.streams.app import app, settings
 from antifraud.streams.case_sends import send_case_events, send_money_events, write_case_status
-from antifraud.streams.emit import delivered
-from antifraud.streams.handling import handle_each
+from antifraud.streams.emit import Deliveries, delivered
+from antifraud.streams.faust_internals.current_event import current_event_set
+from antifraud.streams.handling import handle_batches
+from antifraud.streams.staged import Staged
 
 log = logging.getLogger("antifraud")
 
@@ -51,24 +53,44 @@ _tick_requested: set[bytes] = set()
 
 @app.agent(topics.case_events)
 async def case_files(stream: Any) -> None:
-    await handle_each(stream, _case_one)
+    await handle_batches(stream, settings.batch_size, settings.batch_window_ms / 1000, _cases)
 
 
-async def _case_one(event: Any) -> None:
+async def _cases(events: list[Any]) -> None:
+    files: Staged[CaseFile] = Staged(cases, _load_case, dump_case)
+    # Per case, its latest status: written once per batch, however many of the case's holds
+    # changed in it (an account with thousands of transfers changes them in bursts).
+    statuses: dict[str, dict[str, Any]] = {}
+    before: Deliveries = []
+    for event in events:
+        with current_event_set(event):
+            before += await _case_one(event, files, statuses)
+    for report_id, status in statuses.items():
+        before.append(await write_case_status(report_id, status))
+    # On the broker before the cases record them (streams/emit.py, `delivered`).
+    await delivered(before)
+    files.write_back()
+
+
+def _load_case(key: bytes, raw: bytes | None) -> CaseFile:
+    return load_case(raw, key.decode())
+
+
+async def _case_one(
+    event: Any, files: Staged[CaseFile], statuses: dict[str, dict[str, Any]]
+) -> Deliveries:
     now = time.time()
     case_event = load_case_event(event.value)
-    case = load_case(cases.get(event.key), event.key.decode())
+    case = files[event.key]
     outcome = apply_case(case, case_event, now)
-    deliveries = await send_money_events((target, Derive(c)) for target, c in outcome.derive)
+    before = await send_money_events((target, Derive(c)) for target, c in outcome.derive)
     status = case_status(case_facts(case), now)
     written = _settled(status) != case.status
     if written:
-        deliveries.append(await write_case_status(case.report_id, status))
+        statuses[case.report_id] = status
         case.status = _settled(status)
-    # On the broker before the case records them (streams/emit.py, `delivered`).
-    await delivered(deliveries)
     if written or not isinstance(case_event, Tick):
-        cases[event.key] = dump_case(case)
+        files.changed(event.key)
     if isinstance(case_event, Tick):
         _tick_requested.discard(event.key)
     _count(case, outcome.returned, outcome.dropped, now)
@@ -79,6 +101,7 @@ async def _case_one(event: Any) -> None:
             status["status"],
             len(outcome.derive),
         )
+    return before
 
 
 def _settled(status: dict[str, Any]) -> dict[str, Any]:

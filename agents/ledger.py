@@ -29,8 +29,17 @@ from antifraud.core.serde import (
 from antifraud.streams import metrics, topics
 from antifraud.streams.app import app, settings
 from antifraud.streams.case_sends import send_money_events
-from antifraud.streams.emit import audit, command_topic_for, dead_letter, delivered
-from antifraud.streams.handling import handle_each
+from antifraud.streams.emit import (
+    Deliveries,
+    audit,
+    command_topic_for,
+    dead_letter,
+    delivered,
+    write,
+)
+from antifraud.streams.faust_internals.current_event import current_event_set
+from antifraud.streams.handling import handle_batches
+from antifraud.streams.staged import Staged
 
 log = logging.getLogger("antifraud")
 
@@ -45,27 +54,56 @@ _resend_requested: set[bytes] = set()
 
 @app.agent(topics.ledger_events)
 async def ledger(stream: Any) -> None:
-    await handle_each(stream, _ledger_one)
+    await handle_batches(stream, settings.batch_size, settings.batch_window_ms / 1000, _ledger)
 
 
-async def _ledger_one(event: Any) -> None:
+Entries = Staged[LedgerEntry | None]
+
+
+async def _ledger(events: list[Any]) -> None:
+    entries: Entries = Staged(command_ledger, _load_entry, _dump_entry)
+    # What the entries will record (re-sends, acks told to the money's owner) is on the
+    # broker before they do: a crash in between would otherwise lose it for good (a replay
+    # finds it done). One wait for the batch: a burst of acks or re-sends one round trip
+    # each kept matching waiting for tens of seconds (streams/staged.py).
+    before: Deliveries = []
+    for event in events:
+        with current_event_set(event):
+            before += await _ledger_one(event, entries)
+    await delivered(before)
+    entries.write_back()
+
+
+def _load_entry(key: bytes, raw: bytes | None) -> LedgerEntry | None:
+    return load_ledger_entry(raw)
+
+
+def _dump_entry(entry: LedgerEntry | None) -> bytes:
+    assert entry is not None, "only entries read or issued are written back"
+    return dump_ledger_entry(entry)
+
+
+async def _ledger_one(event: Any, entries: Entries) -> Deliveries:
     ledger_event = load_ledger_event(event.value)
-    entry = load_ledger_entry(command_ledger.get(event.key))
+    entry = entries[event.key]
+    before: Deliveries = []
     if isinstance(ledger_event, CommandIssued):
         if entry is None:
             metrics.UNACKNOWLEDGED.labels(ledger_event.command["bank_id"]).inc()
-        issued = record_issue(entry, ledger_event.command, ledger_event.at)
-        command_ledger[event.key] = dump_ledger_entry(issued)
+        entries[event.key] = record_issue(entry, ledger_event.command, ledger_event.at)
     elif isinstance(ledger_event, AckReceived):
-        await _on_ack(event.key, entry, ledger_event)
+        before += await _on_ack(event.key, entries, ledger_event)
     elif isinstance(ledger_event, ResendDue):
         if record_resend(entry, time.time(), settings.policy.ack_sla_seconds):
             assert entry is not None
-            resent = await (await command_topic_for(entry.bank_id)).send(
-                key=entry.bank_id.encode(), value=orjson.dumps(entry.command)
+            before.append(
+                await write(
+                    await command_topic_for(entry.bank_id),
+                    entry.bank_id.encode(),
+                    orjson.dumps(entry.command),
+                )
             )
-            await delivered([resent])  # before the ledger records the re-send as done
-            command_ledger[event.key] = dump_ledger_entry(entry)
+            entries.changed(event.key)
             metrics.OVERDUE.labels(entry.bank_id).inc()
             if entry.command.get("type") == CommandType.RETURN_FUNDS:
                 metrics.RETURNS_OVERDUE.labels(entry.bank_id).inc()
@@ -76,10 +114,12 @@ async def _ledger_one(event: Any) -> None:
             )
             await audit({"kind": "resend", "command_id": entry.command["command_id"]})
         _resend_requested.discard(event.key)
+    return before
 
 
-async def _on_ack(key: bytes, entry: LedgerEntry | None, received: AckReceived) -> None:
+async def _on_ack(key: bytes, entries: Entries, received: AckReceived) -> Deliveries:
     ack = received.ack
+    entry = entries[key]
     outcome = record_ack(entry, ack)
     if outcome.verdict in {"unknown_command", "wrong_bank", "invalid_ack"}:
         code, message = DeadLetterCode.UNKNOWN_COMMAND, outcome.message
@@ -93,16 +133,17 @@ async def _on_ack(key: bytes, entry: LedgerEntry | None, received: AckReceived) 
         await dead_letter(
             received.source, received.payload, code, message, settings.topics.bank_acks
         )
-        return
+        return []
     if outcome.verdict == "duplicate" or entry is None:
-        return
-    owner = money_owner(entry.command)
-    if owner is not None and entry.command.get("type") != CommandType.RELEASE:
+        return []
+    before: Deliveries = []
+    owner = None if entry.command.get("type") == CommandType.RELEASE else money_owner(entry.command)
+    if owner is not None:
         # To the owner of the money this ack is about (agents/money.py), and on to its
         # cases; on the broker before the ledger records the ack, or a crash in between would
         # leave the cases without it (a replay finds the ack recorded, a duplicate).
-        await delivered(await send_money_events([(owner, Acked(ack.command_id, bank_ack(ack)))]))
-    command_ledger[key] = dump_ledger_entry(entry)
+        before += await send_money_events([(owner, Acked(ack.command_id, bank_ack(ack)))])
+    entries.changed(key)
     bank = entry.bank_id
     metrics.ACKS.labels(bank, ack.status).inc()
     metrics.UNACKNOWLEDGED.labels(bank).dec()
@@ -127,6 +168,7 @@ async def _on_ack(key: bytes, entry: LedgerEntry | None, received: AckReceived) 
             **({"amount_returned": ack.amount_returned} if ack.amount_returned else {}),
         }
     )
+    return before
 
 
 @app.timer(interval=max(0.5, min(5.0, settings.policy.ack_sla_seconds / 4)))

@@ -359,13 +359,7 @@ async def send_identifier_events(items: list[tuple[str, Event]]) -> Deliveries:
 
 
 async def audit(entry: dict[str, Any]) -> None:
-    """Queue an audit entry; the audit agent chains it (agents/audit.py).
-
-    Not among the writes a record waits for: an ack or a rejection would then cost a broker
-    round trip each, and an agent that slow fills its queue, which stops Faust handing
-    records to every agent of the worker (an ack burst stalled matching for 30 s). Faust's
-    commit flushes the producer first, so an entry is lost only when its send fails after
-    the producer's retries, and that is logged.
-    """
+    """Queue an audit entry; the audit agent chains it (agents/audit.py). Among the writes
+    the record waits for: an acked record's entry is on the broker."""
     entry.setdefault("at", format_rfc3339(time.time()))
-    await topics.audit_entries.send(key=None, value=orjson.dumps(entry))
+    await write(topics.audit_entries, None, orjson.dumps(entry))

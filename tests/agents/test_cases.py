@@ -7,13 +7,20 @@ import asyncio
 import time
 from collections.abc import Iterable
 from dataclasses import replace
+from itertools import pairwise
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
 from antifraud.agents import cases, ledger, money
 from antifraud.core.case_file import CaseEvent, ExtendOrdered, MoneyChanged, Opened, ReturnOrdered
 from antifraud.core.case_links import CaseLink
-from antifraud.core.case_serde import dump_case_event, dump_money_event, load_case, load_money
+from antifraud.core.case_serde import (
+    dump_case_event,
+    dump_money_event,
+    load_case,
+    load_case_event,
+    load_money,
+)
 from antifraud.core.cases import BankAck, Sanction, Victim
 from antifraud.core.held_money import Acked, Derive, HeldMoney, Linked, MoneyEvent, apply_money
 from antifraud.core.ledger import AckReceived, CommandIssued
@@ -159,7 +166,8 @@ def money_run(*events: tuple[str, MoneyEvent]) -> tuple[list[dict[str, Any]], li
         return []
 
     async def send_case_events(items: Iterable[tuple[str, CaseEvent]]) -> list[Any]:
-        views.extend(items)
+        # As sent: the agent goes on changing the state a view was made of.
+        views.extend((rid, load_case_event(dump_case_event(view))) for rid, view in items)
         return []
 
     async def scenario() -> None:
@@ -233,9 +241,14 @@ def test_a_case_writes_its_status_when_it_changes_and_asks_for_its_returns() -> 
         ("R-case-6", MoneyChanged("f-case-2", held)),  # the same view again: nothing new
         ("R-case-6", ReturnOrdered(SANCTION)),
     )
-    assert [s["status"] for s in statuses] == ["tracking", "holding", "holding"]
+    # Written when it changed, at most once per batch the agent took (the latest status).
+    said = [s["status"] for s in statuses]
+    assert 1 <= len(said) <= 3 and said[-1] == "holding", said
+    assert all(
+        {**a, "updated_at": None} != {**b, "updated_at": None} for a, b in pairwise(statuses)
+    )
     assert statuses[-1]["return_verdict"] == "issued"
-    assert statuses[1]["totals"]["amount_held"] == 700
+    assert statuses[-1]["totals"]["amount_held"] == 700
     (target, derive), *_ = derived
     assert target == "f-case-2" and isinstance(derive, Derive)
     assert derive.command["amount"] == 700 and derive.command["sanction"] == SANCTION.as_json()

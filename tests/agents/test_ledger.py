@@ -45,7 +45,7 @@ class Calls:
         return []
 
     async def command_topic_for(self, bank_id: str) -> Any:
-        async def send(key: bytes, value: bytes) -> Any:
+        async def send(key: bytes, value: bytes, partition: int | None = None) -> Any:
             self.resent.append((key, value))
             done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
             done.set_result(None)
