@@ -22,6 +22,8 @@ by the integration suite (every worker there runs with them) and by the fault te
 9. `app_hooks`: the app's transport and the early start of its web server.
 10. `probes`: what /health and the lag timer read of Faust's consumer (read and committed
     offsets, the last fetch answered) and recovery.
+11. `current_event`: the event a table write belongs to, set per record of a batch
+    (streams/staged.py), so each changelog record goes to its record's partition.
 
 Nothing outside this package touches a private attribute of another object: ruff's
 SLF001 is on for core/, agents/ and streams/, and off only here (pyproject.toml).

@@ -9,10 +9,10 @@ alive, `/health` 200 at the end. The generator is seeded, so a failure replays e
 Long on purpose: the catalogue of hostile records and the check that each lands in the
 dead letters with its code are one table, read together.
 
-Runs second to last (file name), after every test that needs the shared worker to answer
-within seconds: its burst leaves thousands of unacknowledged commands, and the worker's
-re-sends of them held up reports for 30-45 s (measured on both lanes; a finding for the
-ledger's one-delivery-wait-per-re-send, not hidden: see the issue 18 note).
+Its burst leaves thousands of unacknowledged commands. Their re-sends once held up the
+next test's report for 30-45 s (the ledger waited for the broker once per re-send); the
+agents now wait once per batch, so the test runs in its place and the tests after it
+(test_matching) are the check that the worker still answers within seconds.
 """
 
 from __future__ import annotations
