@@ -26,7 +26,7 @@ from antifraud.core.names import WatchlistMarker
 from antifraud.core.watchlist import WatchlistEntry, entry_record
 from antifraud.streams import metrics, topics
 from antifraud.streams.app import app, settings
-from antifraud.streams.emit import Deliveries
+from antifraud.streams.emit import Deliveries, write
 from antifraud.streams.kafka_security import kafka_python_security_options
 
 log = logging.getLogger("antifraud")
@@ -41,7 +41,7 @@ async def publish(changes: list[tuple[str, WatchlistEntry | None]]) -> Deliverie
     deliveries: Deliveries = []
     for identifier_key, entry in changes:
         key, value = entry_record(identifier_key, entry)
-        deliveries.append(await watchlist_out.send(key=key, value=value))
+        deliveries.append(await write(watchlist_out, key, value))
         marker = TOMBSTONE if entry is None else entry.marker
         metrics.WATCHLIST_WRITES.labels(marker).inc()
         log.info(

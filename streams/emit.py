@@ -56,9 +56,11 @@ FIRST_RETRY = 0.5
 LAST_RETRY = 30.0
 
 
-async def write(topic: Any, key: bytes | None, value: bytes, partition: int | None = None) -> Any:
-    """Send; the record being handled is done only once this is delivered. Returns the
-    delivery (a future)."""
+async def write(
+    topic: Any, key: bytes | None, value: bytes | None, partition: int | None = None
+) -> Any:
+    """Send (`value` None: a tombstone); the record being handled is done only once this is
+    delivered. Returns the delivery (a future)."""
     # A send can wait itself (for metadata of a topic the broker does not serve): a wait too.
     wait = progress.writes.wait_started(time.time())
     try:
