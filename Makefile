@@ -17,8 +17,10 @@ $(VENV)/.installed: pyproject.toml
 demo: install
 	$(BIN)/antifraud demo
 
-# promtool and docker-compose (Debian packages) and the Apache Kafka jars (Maven Central).
+# graphviz and chromium (the console and its browser test), promtool and docker-compose
+# (Debian packages) and the Apache Kafka jars (Maven Central).
 system-deps:
+	scripts/console-deps
 	scripts/check-deploy
 	scripts/apache-kafka fetch
 

@@ -134,6 +134,13 @@ class Settings:
     # or writes have been failing this long (streams/progress.py).
     health_stall_seconds: float = 30.0
     health_write_failure_seconds: float = 30.0
+    # The case console (`antifraud console`, tools/console/): where it listens and the bearer
+    # tokens it accepts; the reveal token may also see full account numbers (each reveal is
+    # written to the audit trail).
+    console_host: str = "127.0.0.1"
+    console_port: int = 6070
+    console_token: str = field(default="", repr=False)
+    console_reveal_token: str = field(default="", repr=False)
     topics: Topics = field(default_factory=Topics)
     policy: Policy = field(default_factory=Policy)
     security: Security = field(default_factory=Security)
@@ -173,6 +180,10 @@ class Settings:
             health_write_failure_seconds=float(
                 _env(e, "ANTIFRAUD_HEALTH_WRITE_FAILURE_SECONDS", "30")
             ),
+            console_host=_env(e, "ANTIFRAUD_CONSOLE_HOST", "127.0.0.1"),
+            console_port=int(_env(e, "ANTIFRAUD_CONSOLE_PORT", "6070")),
+            console_token=_env(e, "ANTIFRAUD_CONSOLE_TOKEN", ""),
+            console_reveal_token=_env(e, "ANTIFRAUD_CONSOLE_REVEAL_TOKEN", ""),
             topics=Topics(
                 transfers=_env(e, "ANTIFRAUD_TOPIC_TRANSFERS", Topics.transfers),
                 reports=_env(e, "ANTIFRAUD_TOPIC_REPORTS", Topics.reports),
