@@ -11,7 +11,12 @@ import sys
 import time
 from pathlib import Path
 
-from antifraud.harness.ports import HOST, free_port, wait_for_port
+from antifraud.harness.ports import HOST, free_port, port_is_free, wait_for_port
+
+
+def console_port(preferred: int) -> int:
+    """`preferred` (the configured console port) when it is free, else any free port."""
+    return preferred if port_is_free(preferred) else free_port()
 
 
 class ConsoleProcess:
@@ -22,10 +27,11 @@ class ConsoleProcess:
         env: dict[str, str] | None = None,
         token: str | None = None,
         reveal_token: str = "",
+        port: int | None = None,
     ) -> None:
         self.broker_url = broker_url
         self.workdir = workdir
-        self.port = free_port()
+        self.port = port or free_port()
         self.token = token or secrets.token_urlsafe(24)
         self.reveal_token = reveal_token
         self.log_path = workdir / "console.log"

@@ -58,7 +58,15 @@ def test_demo_shows_holds_and_freezes_and_ends_cleanly(demo_output: tuple[int, s
     assert float(held.split(" KZT")[0].replace(",", "")) > 0, held
     assert summary_value(output, "distinct command ids").split()[0] != "0"
     assert "0 unexpected" in summary_value(output, "dead letters seen")
-    assert "worker and broker stopped" in output
+    assert "console, worker and broker stopped" in output
+
+
+def test_demo_starts_the_case_console_and_prints_its_url_and_token(
+    demo_output: tuple[int, str],
+) -> None:
+    _, output = demo_output
+    shown = re.search(r"^  console  (http://127\.0\.0\.1:\d+/cases)  token (\S+)$", output, re.M)
+    assert shown, output[-3000:]
 
 
 def test_demo_sees_every_promised_command(demo_output: tuple[int, str]) -> None:

@@ -1,4 +1,5 @@
-"""The demo's processes: the embedded broker (unless one is given) and a real worker."""
+"""The demo's processes: the embedded broker (unless one is given), a real worker and the
+case console beside it."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import contextlib
 import time
 from pathlib import Path
 
+from antifraud.harness.console_process import ConsoleProcess, console_port
 from antifraud.harness.embedded_broker import EmbeddedBroker
 from antifraud.harness.worker_process import FAST_GROUP, WorkerProcess
+from antifraud.streams.app import settings
 from antifraud.tools.demo.screen import Screen
 from antifraud.tools.demo.summary import worker_figures
 
@@ -27,7 +30,7 @@ class DemoFailed(Exception):
 
 
 class Processes:
-    """Started in order (broker, then worker), stopped together; each start is narrated."""
+    """Started in order (broker, worker, console), stopped together; each start is narrated."""
 
     def __init__(
         self, broker_url: str | None, workdir: Path, screen: Screen, stop: asyncio.Event
@@ -38,6 +41,8 @@ class Processes:
         self.stop = stop
         self.embedded: EmbeddedBroker | None = None
         self.worker: DemoWorker | None = None
+        self.console: ConsoleProcess | None = None
+        self.worker_env: dict[str, str] = {}
 
     @property
     def started(self) -> bool:
@@ -66,6 +71,7 @@ class Processes:
         else:
             # Its own consumer group and tables on a shared broker: the demo's key is its own.
             env["ANTIFRAUD_APP_ID"] = "antifraud-demo"
+        self.worker_env = env
         self.worker = DemoWorker(broker_url, self.workdir, env)
         started = time.monotonic()
         await asyncio.to_thread(self.worker.start)
@@ -89,6 +95,31 @@ class Processes:
         took = time.monotonic() - started
         self.screen.line(f"           healthy after {took:.1f} s (GET /health answered 200)")
 
+    async def start_console(self, broker_url: str) -> None:
+        """The case console beside the worker; the demo goes on without it if it cannot start.
+
+        Its token is ANTIFRAUD_CONSOLE_TOKEN when set, else a fresh one for this run."""
+        console = ConsoleProcess(
+            broker_url,
+            self.workdir,
+            env={"ANTIFRAUD_APP_ID": self.worker_env.get("ANTIFRAUD_APP_ID", settings.app_id)},
+            token=settings.console_token or None,
+            port=console_port(settings.console_port),
+        )
+        try:
+            await asyncio.to_thread(console.start)
+        except (OSError, RuntimeError, TimeoutError) as exc:
+            self.screen.line(f"  console  did not start ({exc}); the demo goes on without it")
+            await asyncio.to_thread(console.stop)
+            return
+        self.console = console
+        self.screen.line(f"  console  {console.url}/cases  token {console.token}")
+        self.screen.line(
+            "           (a browser asks for a user name and password: any name, the token as"
+            " the password; curl -H 'Authorization: Bearer <token>')",
+            "dim",
+        )
+
     def worker_alive(self) -> bool:
         return self.worker is not None and self.worker.alive()
 
@@ -108,6 +139,8 @@ class Processes:
 
     async def shutdown(self) -> None:
         started = time.monotonic()
+        if self.console is not None:
+            await asyncio.to_thread(self.console.stop)
         if self.worker is not None:
             if self.worker.alive():
                 # A worker that exits meanwhile has no process group left to signal.
@@ -116,11 +149,16 @@ class Processes:
             self.worker.process = None
         if self.embedded is not None:
             await asyncio.to_thread(self.embedded.stop)
-        stopped = " and ".join(
+        names = [
             name
-            for name, thing in (("worker", self.worker), ("broker", self.embedded))
+            for name, thing in (
+                ("console", self.console),
+                ("worker", self.worker),
+                ("broker", self.embedded),
+            )
             if thing is not None
-        )
+        ]
+        stopped = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
         if stopped:
             took = time.monotonic() - started
             self.screen.line(f"{stopped} stopped ({took:.1f} s)", "dim")

@@ -55,6 +55,7 @@ class Demo:
         try:
             broker_url = await self.processes.start_broker()
             await self.processes.start_worker(broker_url)
+            await self.processes.start_console(broker_url)
             await self.watch_traffic(bootstrap_servers(broker_url))
             self.figures = await self.processes.figures()
             self.summary()
