@@ -1,9 +1,10 @@
 """The console's reader: one kafka-python consumer in a background thread, feeding the view.
 
 It reads, from the beginning and without a consumer group (it commits nothing and takes no
-partition from anyone), the topics the platform publishes: case status, bank commands,
-bank acks, the audit trail, and the police's reports (for fraud type, report time and
-victims). Topics created later (a console started before the worker) are picked up.
+partition from anyone), the topics the platform publishes: case status, bank commands (and
+the per-bank command topics, when there are), bank acks, the audit trail, and the police's
+reports (for fraud type, report time and victims). Topics created later (a console started
+before the worker) are picked up.
 Every record goes into `ConsoleView` under its lock; the web handlers read it the same way.
 """
 
@@ -46,6 +47,9 @@ class Feed(threading.Thread):
         self.bootstrap = bootstrap
         self.options = options
         self.stopping = threading.Event()
+        # Per-bank command topics (ANTIFRAUD_PER_BANK_TOPICS): `<commands topic>.<bank_id>`,
+        # whichever exist; the console reads them all.
+        self.per_bank_prefix = topics.bank_commands + "."
         self.roles = {
             topics.case_status: "case_status",
             topics.bank_commands: "command",
@@ -81,7 +85,7 @@ class Feed(threading.Thread):
                     self.stopping.wait(0.5)
                     continue
                 for tp, records in consumer.poll(timeout_ms=300).items():
-                    role = self.roles[tp.topic]
+                    role = self.roles.get(tp.topic, "command")
                     with self.view.lock:
                         for record in records:
                             self._apply(role, record)
@@ -94,10 +98,10 @@ class Feed(threading.Thread):
     ) -> set[TopicPartition]:
         """Every partition of our topics that exists now; new ones start at their beginning."""
         existing = set(consumer.topics())
+        per_bank = {t for t in existing if t.startswith(self.per_bank_prefix)}
         wanted = {
             TopicPartition(topic, p)
-            for topic in self.roles
-            if topic in existing
+            for topic in (set(self.roles) & existing) | per_bank
             for p in consumer.partitions_for_topic(topic) or ()
         }
         if wanted != assigned:
