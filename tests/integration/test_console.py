@@ -196,6 +196,11 @@ def test_console_in_a_browser(
             assert page.locator("#timeline tr.command").count() == 9
             assert page.locator("#timeline tr.ack").count() == 8
             page.screenshot(path=str(tmp_path / "case.png"), full_page=True)
+            # The README's picture: the summary, the trail and the accounts.
+            box = page.locator("#accounts").bounding_box()
+            assert box is not None
+            top = {"x": 0, "y": 0, "width": 1400, "height": box["y"] + box["height"] + 16}
+            page.screenshot(path=str(tmp_path / "case-top.png"), clip=top)  # type: ignore[arg-type]
 
             # The SVG export, as the case file gets it.
             exported = page.request.get(f"{console.url}/cases/{report_id}/trail.svg")
@@ -242,4 +247,4 @@ def test_console_in_a_browser(
     print(f"console browser test: {took:.1f} s after the worker and console were up")
     readme_copy = os.environ.get("ANTIFRAUD_README_SCREENSHOT")
     if readme_copy:
-        shutil.copyfile(tmp_path / "case.png", readme_copy)
+        shutil.copyfile(tmp_path / "case-top.png", readme_copy)
