@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import graphviz
 from aiohttp import web
 
 from antifraud.core.console_cases import Filters, Unreadable, hold_amounts, parse_day, timeline
@@ -37,6 +38,8 @@ CHALLENGES = (
     'Basic realm="antifraud console", charset="UTF-8"',
     'Bearer realm="antifraud console"',
 )
+
+NO_DOT = "<p class='bad'>The graph needs Graphviz's `dot` (Debian: graphviz; make system-deps).</p>"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -187,7 +190,12 @@ class Console:
         if snapshot is None:
             return html(pages.not_found(report_id), status=404)
         status, entries, verdict, trail = snapshot
-        svg = inline_svg(await self._svg(report_id, trail)) if trail is not None else ""
+        svg = ""
+        if trail is not None:
+            try:
+                svg = inline_svg(await self._svg(report_id, trail))
+            except graphviz.ExecutableNotFound:
+                svg = NO_DOT
         link = ""
         if self.role(request) == REVEAL and not revealed and self.reveals is not None:
             url = pages.case_link(report_id) + "?reveal=1"
@@ -206,7 +214,10 @@ class Console:
             return html(pages.not_found(report_id), status=404)
         if snapshot[3] is None:
             return html(pages.message("Unreadable", "The case status cannot be read."), status=409)
-        svg = await self._svg(report_id, snapshot[3])
+        try:
+            svg = await self._svg(report_id, snapshot[3])
+        except graphviz.ExecutableNotFound:
+            return html(pages.message("No graph", "Graphviz is not installed."), status=503)
         disposition = f'attachment; filename="trail-{_file_safe(report_id)}.svg"'
         if request.query.get("inline") == "1":
             disposition = "inline"

@@ -10,6 +10,7 @@ import base64
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import graphviz
 import orjson
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -158,3 +159,21 @@ def test_the_live_fragment_is_the_table_alone() -> None:
         assert text.startswith("<p") and "<html" not in text and "R-broken" not in text
 
     run(check)
+
+
+def test_without_graphviz_the_case_page_still_works() -> None:
+    def no_dot(trail: Trail, title: str) -> bytes:
+        raise graphviz.ExecutableNotFound(["dot"])
+
+    reveals = Reveals()
+    console = Console(view(), Access(VIEW_TOKEN, REVEAL_TOKEN), reveals, no_dot)  # type: ignore[arg-type]
+
+    async def go() -> None:
+        async with TestClient(TestServer(console.app())) as client:
+            page = await client.get("/cases/R-1", headers=bearer(VIEW_TOKEN))
+            assert page.status == 200 and "needs Graphviz" in await page.text()
+            assert "********4567" in await page.text()
+            svg = await client.get("/cases/R-1/trail.svg", headers=bearer(VIEW_TOKEN))
+            assert svg.status == 503
+
+    asyncio.run(go())
