@@ -56,9 +56,11 @@ WAIT = 30.0  # seconds: a bound for each wait, not a timing assertion
 SHOW_MS = 20_000  # how long the browser waits for the console to catch up
 
 
-@pytest.fixture
-def lane(broker: Broker) -> None:
-    if broker.lane != "embedded":
+@pytest.fixture(scope="session")
+def lane(request: pytest.FixtureRequest) -> None:
+    # Session-scoped and first in the test's arguments, so it is asked before the session's
+    # broker and worker start: on the other lane nothing is started for this test.
+    if request.config.getoption("--broker") != "embedded":
         pytest.skip("the console is a reader like any other: one lane (embedded) is enough")
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make system-deps` (scripts/console-deps)")
@@ -145,6 +147,7 @@ def browser_context(browser: Any, token: str) -> Any:
 
 
 def test_console_in_a_browser(
+    lane: None,
     console: ConsoleProcess, worker: WorkerProcess, bus: Bus, serial: int, tmp_path: Path
 ) -> None:
     started = time.monotonic()
