@@ -148,25 +148,31 @@ def browser_context(browser: Any, token: str) -> Any:
 
 def test_console_in_a_browser(
     lane: None,
-    console: ConsoleProcess, worker: WorkerProcess, bus: Bus, serial: int, tmp_path: Path
+    console: ConsoleProcess,
+    worker: WorkerProcess,
+    bus: Bus,
+    serial: int,
+    tmp_path: Path,
 ) -> None:
     started = time.monotonic()
     report_id, status, values = run_mule_chain(bus, serial)
     hops = {entry["account"]["value"]: entry for entry in status["accounts"]}
     assert {v: hops[v]["hop"] for v in values} == dict(zip(values, [0, 1, 2], strict=True))
     broken_id = f"R-console-unreadable-{serial}"
-    bus.send(CASE_STATUS, b'{"report_id": "' + broken_id.encode() + b'", "status": 7', broken_id)
-    bus.flush()
 
     with playwright_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser_context(browser, console.token).new_page()
-            # The list: the case, and the unreadable record beside it (the page self-refreshes).
+            # The list: the case; then a malformed record arrives while the page is open, and
+            # shows up by itself (the page refreshes itself), unreadable, beside the case.
             response = page.goto(f"{console.url}/cases")
             assert response is not None and response.status == 200
             row = page.locator(f"tr.case[data-report='{report_id}']")
             row.wait_for(timeout=SHOW_MS)
+            malformed = b'{"report_id": "' + broken_id.encode() + b'", "status": 7'
+            bus.send(CASE_STATUS, malformed, broken_id)
+            bus.flush()
             page.locator(f"tr.case[data-report='{broken_id}']").wait_for(timeout=SHOW_MS)
             page.wait_for_function(
                 "([id, held]) => [...document.querySelectorAll('tr.case')].some("
@@ -177,6 +183,16 @@ def test_console_in_a_browser(
             assert "bank_impersonation" in row.inner_text()
             assert "unreadable" in page.locator(f"tr.case[data-report='{broken_id}']").inner_text()
             page.screenshot(path=str(tmp_path / "cases.png"), full_page=True)
+            # The filters, as the form sends them.
+            for query, listed in (
+                ("status=holding&fraud_type=bank_impersonation", True),
+                ("status=returned", False),
+                ("fraud_type=fake_investment", False),
+                ("since=2000-01-01&until=2000-01-02", False),
+            ):
+                page.goto(f"{console.url}/cases?{query}")
+                assert page.locator(f"tr.case[data-report='{report_id}']").count() == listed, query
+                assert page.locator(f"tr.case[data-report='{broken_id}']").count() == 0, query
 
             # The case: every account of the trail with its hop and amounts, masked.
             response = page.goto(f"{console.url}/cases/{report_id}")

@@ -65,6 +65,9 @@ class Feed(threading.Thread):
             except KafkaError as exc:  # the broker away: try again, the view stays as it is
                 log.warning("event=console_feed_error error=%s", type(exc).__name__)
                 self.stopping.wait(2.0)
+            except Exception:  # never a silent, stale console: say it, and read again
+                log.exception("event=console_feed_failed")
+                self.stopping.wait(2.0)
 
     def _read(self) -> None:
         consumer = KafkaConsumer(
