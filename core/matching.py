@@ -12,6 +12,11 @@ identifier:
 `apply` returns the commands to issue and the events to send to *other*
 identifiers (suspects one hop further, revocations down the chain). It never
 reads another identifier's state: the cascade travels through the keyed stream.
+
+Over 400 lines on purpose: `apply` and its four handlers share one state and one outcome,
+and each promise of the contract (forward, look-back, freeze, follow, revoke) reads best
+beside the others; what stands alone already left (commands, command ids, case links,
+state bounds, followed transfers).
 """
 
 from __future__ import annotations

@@ -17,6 +17,10 @@ The formats, each as `dump_x`/`load_x` (where written / where read):
   bytes for a later dead letter, truncated like one beyond 64 KiB
   (`antifraud.core.dead_letters.Payload.carried`), so the event always fits;
 - ledger entries, the command-ledger table (agents/ledger).
+
+Over 400 lines on purpose: one place for every matching, registry and ledger format keeps
+their compact field names from colliding and their compatibility rules together; the
+cases' formats, which share none of them, are in core/case_serde.py.
 """
 
 from __future__ import annotations
