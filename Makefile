@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: install demo test test-faults lint format check typecheck-tree system-deps bench clean
+.PHONY: install demo test test-faults lint format check typecheck-tree system-deps bench bench-peer clean
 
 install: $(VENV)/.installed
 
@@ -40,7 +40,8 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Before every commit: lint, types and every test that needs no broker (under a minute).
+# Before every commit: lint, types and every test that needs no broker (about 1.5 min on
+# 2 cores).
 check: lint
 	$(PY) -m pytest -q -m "not integration and not system_deps" -p no:cacheprovider
 
@@ -48,8 +49,8 @@ check: lint
 # tests on Apache Kafka (50k transfers each, about 9 min together; -s prints their figures).
 test: install system-deps lint
 	$(PY) -m pytest -q -m "not integration"
-	$(PY) -m pytest -q -m "integration and not slow" --broker=embedded
-	$(PY) -m pytest -q -m "integration and not slow" --broker=apache-kafka
+	$(PY) -m pytest -q -m "integration and not slow" --broker=embedded --durations=8
+	$(PY) -m pytest -q -m "integration and not slow" --broker=apache-kafka --durations=8
 	$(PY) -m pytest -q -s -m slow --broker=apache-kafka
 
 test-faults: install system-deps
@@ -57,6 +58,10 @@ test-faults: install system-deps
 
 bench: install
 	$(BIN)/antifraud bench
+
+# The worker, then the Quix Streams peer from ../shared, alternating (figures and ratios).
+bench-peer: install
+	scripts/bench-peer embedded
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .typecheck antifraud-data
