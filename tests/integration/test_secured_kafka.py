@@ -124,7 +124,11 @@ def send(producer: KafkaProducer, topic: str, key: str, value: dict[str, Any]) -
 def read_until(
     consumer: KafkaConsumer,
     done: Callable[[list[dict[str, Any]]], bool],
-    timeout: float = 90.0,
+    # Past Faust's 90 s broker request timeout: once in three clean-clone runs (2026-12-02) a
+    # commit on this SASL_SSL broker hung for exactly 90.6 s ("Timer commit is overlapping"),
+    # /health said stalled, and the hold came 2 s after a 90 s wait gave up. That stall is a
+    # finding of its own (issue 18 note); this test is about ACLs and per-bank topics.
+    timeout: float = 150.0,
 ) -> list[dict[str, Any]]:
     seen: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout
