@@ -90,7 +90,9 @@ def judge(now: float | None = None) -> Verdict:
     _report_stalled(stopped)
     failing_for = writes.failing_for(now)
     metrics.WRITES_FAILING_SECONDS.set(failing_for)
-    return Verdict(sorted(stopped), silent_for, failing_for)
+    verdict = Verdict(sorted(stopped), silent_for, failing_for)
+    _say_if_changed(verdict)
+    return verdict
 
 
 def _report_stalled(stopped: set[Partition]) -> None:
@@ -105,12 +107,12 @@ def _report_stalled(stopped: set[Partition]) -> None:
 _said: tuple[list[Partition], bool, bool] = ([], False, False)
 
 
-@app.timer(interval=1.0)
-async def watch_progress() -> None:
-    """Keep the clocks and the metrics current between probes; log when the verdict changes
-    (which problems, not how many seconds they have lasted)."""
+def _say_if_changed(verdict: Verdict) -> None:
+    """Log when the verdict changes (which problems, not how many seconds they have lasted).
+
+    Said by whoever looks first, the timer or a `/health` probe: a stall shorter than the
+    timer's second would otherwise answer 503 and leave no line in the log."""
     global _said
-    verdict = judge()
     said = (
         verdict.stalled,
         verdict.broker_silent_for >= settings.health_stall_seconds,
@@ -124,3 +126,9 @@ async def watch_progress() -> None:
         log.error("event=worker_stalled problems=%r", "; ".join(problems))
     else:
         log.info("event=worker_progressing")
+
+
+@app.timer(interval=1.0)
+async def watch_progress() -> None:
+    """Keep the clocks, the metrics and the log current between probes."""
+    judge()
