@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
+from antifraud.harness.child_process import ChildProcess, antifraud_command
 from antifraud.harness.ports import free_port
 
 # Fast group joins on the embedded broker (it answers a join after half the session timeout).
 FAST_GROUP = {"ANTIFRAUD_SESSION_TIMEOUT": "2", "ANTIFRAUD_HEARTBEAT_INTERVAL": "0.3"}
 
 
-class WorkerProcess:
+class WorkerProcess(ChildProcess):
     def __init__(
         self,
         broker_url: str,
@@ -26,13 +23,11 @@ class WorkerProcess:
         env: dict[str, str] | None = None,
         name: str = "worker",
     ) -> None:
+        super().__init__(workdir, f"{name}.log", stop_grace=20)
         self.broker_url = broker_url
-        self.workdir = workdir
         self.name = name
         self.web_port = free_port()
-        self.log_path = workdir / f"{name}.log"
         self.extra_env = env or {}
-        self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def env(self) -> dict[str, str]:
@@ -46,17 +41,7 @@ class WorkerProcess:
         }
 
     def start(self, timeout: float = 60.0, wait: bool = True) -> WorkerProcess:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")  # noqa: SIM115 (kept open for the process's life)
-        antifraud = Path(sys.executable).parent / "antifraud"
-        self.process = subprocess.Popen(
-            [str(antifraud), "worker", "-l", "info"],
-            cwd=self.workdir,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        self.launch(antifraud_command("worker", "-l", "info"), self.env)
         if wait:
             self.wait_healthy(timeout)
         return self
@@ -78,39 +63,8 @@ class WorkerProcess:
     def wait_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while self.health() != 200:
-            if self.process is not None and self.process.poll() is not None:
+            if self.exited():
                 raise RuntimeError(f"worker exited: see {self.log_path}\n{self.log_tail()}")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"worker not healthy after {timeout} s\n{self.log_tail()}")
             time.sleep(0.2)
-
-    def log_tail(self, lines: int = 40) -> str:
-        if not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def _signal(self, signum: int) -> None:
-        """Signal the worker's process group, unless it is already gone (it may have crashed)."""
-        if self.process is not None and self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signum)
-
-    def kill(self) -> None:
-        """SIGKILL: a crash, not a shutdown."""
-        if self.process is not None:
-            self._signal(signal.SIGKILL)
-            self.process.wait()
-            self.process = None
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        self._signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.kill()
-        self.process = None
