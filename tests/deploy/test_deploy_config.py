@@ -50,6 +50,7 @@ COUNTERS = {
     "antifraud_returns_overdue_total",
     "antifraud_returns_refused_total",
     "antifraud_case_holds_left_out_total",
+    "antifraud_watchlist_writes_total",
 }
 GAUGES = {
     "antifraud_up",
@@ -61,6 +62,7 @@ GAUGES = {
     "antifraud_stalled_partitions",
     "antifraud_writes_failing_seconds",
     "antifraud_cases",
+    "antifraud_watchlist_entries",
 }
 HISTOGRAMS = {
     "antifraud_report_to_command_seconds",
@@ -89,6 +91,7 @@ KNOWN_LABELS = {
     "bank_id",
     "status",
     "kind",
+    "marker",
     "le",
     "job",
     "instance",
@@ -369,6 +372,8 @@ def test_dashboard_references_only_known_metrics():
         "antifraud_cases",
         "antifraud_report_to_return_seconds_bucket",
         "antifraud_returns_failed_total",
+        "antifraud_watchlist_entries",
+        "antifraud_watchlist_writes_total",
     ):
         assert required in seen, f"dashboard shows no panel for {required}"
 
