@@ -12,7 +12,14 @@ from typing import Any
 from unittest.mock import AsyncMock, patch
 
 from antifraud.agents import cases, ledger, money
-from antifraud.core.case_file import CaseEvent, ExtendOrdered, MoneyChanged, Opened, ReturnOrdered
+from antifraud.core.case_file import (
+    CaseEvent,
+    ExtendOrdered,
+    MoneyChanged,
+    Opened,
+    ReturnOrdered,
+    Tick,
+)
 from antifraud.core.case_links import CaseLink
 from antifraud.core.case_serde import (
     dump_case_event,
@@ -254,3 +261,42 @@ def test_a_case_writes_its_status_when_it_changes_and_asks_for_its_returns() -> 
     assert derive.command["amount"] == 700 and derive.command["sanction"] == SANCTION.as_json()
     kept = load_case(cases.cases[b"R-case-6"], "R-case-6")
     assert kept.victims == [VICTIM] and kept.status is not None
+
+
+def test_the_timer_asks_again_only_for_cases_whose_lifetime_ended() -> None:
+    """The timer reads the schedule the agent keeps, not every case: a case is due once its
+    freeze's lifetime ends, and the table is read whole only when the partitions change."""
+    held = HeldMoney()
+    apply_money(held, "f-case-3", Linked(freeze_link("f-case-3", "R-case-7")))
+    apply_money(held, "f-case-3", Acked("f-case-3", BankAck("applied", 700)))
+    case_run(
+        ("R-case-7", Opened(time.time(), (VICTIM,))), ("R-case-7", MoneyChanged("f-case-3", held))
+    )
+    lifetime_end = time.time() + 5 * 86400  # freeze_link's
+    ticks: list[tuple[str, CaseEvent]] = []  # R-case-7's (other tests' cases share the table)
+
+    async def send_case_events(items: Iterable[tuple[str, CaseEvent]]) -> list[Any]:
+        ticks.extend((rid, event) for rid, event in items if rid == "R-case-7")
+        return []
+
+    async def scan(partitions: frozenset[int], now: float) -> None:
+        with patch.object(cases, "send_case_events", send_case_events):
+            await cases.scan_cases_once(partitions, now)
+
+    def holding() -> float:
+        return float(cases.metrics.CASES.labels("holding")._value.get())
+
+    cases._scheduled_partitions = frozenset({0})  # as the agent left it: no full pass
+    asyncio.run(scan(frozenset({0}), time.time()))
+    assert ticks == [] and holding() >= 1
+    asyncio.run(scan(frozenset({0}), lifetime_end + 1))
+    assert [rid for rid, _ in ticks] == ["R-case-7"]
+    assert isinstance(ticks[0][1], Tick)
+    asyncio.run(scan(frozenset({0}), lifetime_end + 2))
+    assert len(ticks) == 1, "asked once, until the agent has handled it"
+    # Partitions changed (a rebalance): the table read whole, and the case is due again.
+    cases._schedule.clear()
+    asyncio.run(scan(frozenset({0, 1}), lifetime_end + 3))
+    assert [rid for rid, _ in ticks] == ["R-case-7", "R-case-7"]
+    asyncio.run(scan(frozenset({0, 1}), time.time()))
+    assert len(ticks) == 2, "before its lifetime ends, the rebuilt schedule asks nothing"
