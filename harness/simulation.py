@@ -129,6 +129,7 @@ def report(
     keys: dict[str, bytes] | None = None,
     action: str = "report",
     issuer: str = "ALM-PD-CYBER",
+    victims: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "report_id": report_id,
@@ -140,16 +141,68 @@ def report(
     }
     if accounts:
         body["accounts"] = accounts
-    if keys:
-        key_id, secret = next(iter(keys.items()))
-        body = sign_report(body, key_id, secret)
-    return body
+    if victims:
+        body["victims"] = victims
+    return signed(body, keys)
+
+
+def signed(body: dict[str, Any], keys: dict[str, bytes] | None) -> dict[str, Any]:
+    """`body` signed with the first of `keys` (every police record the same way), or as is."""
+    if not keys:
+        return body
+    key_id, secret = next(iter(keys.items()))
+    return sign_report(body, key_id, secret)
+
+
+def victim(account: dict[str, str], amount_lost: int) -> dict[str, Any]:
+    """A report's victim: who lost what (`account` with its `bank_id`), the beneficiary of
+    returns from frozen accounts."""
+    return {"account": account, "amount_lost": amount_lost, "currency": "KZT"}
+
+
+def sanction(report_id: str, issued_at: float) -> dict[str, str]:
+    """A prosecutor's sanction for an order on `report_id` (its reference derived from it)."""
+    return {
+        "authority": "Almaty city prosecutor",
+        "reference": f"SK-{zlib.crc32(report_id.encode()) % 10**6:06d}",
+        "issued_at": format_rfc3339(issued_at),
+    }
+
+
+def order(
+    report_id: str,
+    action: str,
+    at: float,
+    keys: dict[str, bytes] | None = None,
+    until: float | None = None,
+    issuer: str = "ALM-PD-CYBER",
+) -> dict[str, Any]:
+    """A sanctioned `extend` (until `until`) or `return` of report `report_id`, issued at `at`
+    by the unit that filed the report, signed like every police record."""
+    body: dict[str, Any] = {
+        "report_id": report_id,
+        "action": action,
+        "sanction": sanction(report_id, at - 60.0),
+        "reported_at": format_rfc3339(at),
+        "issuer": issuer,
+    }
+    if until is not None:
+        body["until"] = format_rfc3339(until)
+    return signed(body, keys)
 
 
 def revocation(
     report_id: str, revoked_at: float, keys: dict[str, bytes] | None = None
 ) -> dict[str, Any]:
     return report(report_id, [], revoked_at, keys=keys, action="revoke")
+
+
+# When the police follow a report up, in seconds after its case starts (the report: 1 s, the
+# last transfers: 4 s). A return comes once the banks' acks of the case's holds can be in
+# (each 0.3-2.5 s after its command): the platform returns only money a bank said it holds.
+EXTEND_AT = 6.0
+REVOKE_AT = 8.0
+RETURN_AT = 10.0
 
 
 @dataclass(frozen=True)
@@ -167,7 +220,8 @@ class Scenario:
 
     `expected_holds` lists `(bank that must hold, sending bank, transfer_id)`;
     `expected_freezes` lists `(bank, normalised account value)`. A revoked case
-    must instead end with every command it caused released.
+    must instead end with every command it caused released; a case whose return was
+    ordered (`return_ordered`) must get at least one `return_funds`.
     """
 
     scheme: str = ""
@@ -178,7 +232,10 @@ class Scenario:
     expected_holds: set[tuple[str, str, str]] = field(default_factory=set)
     expected_freezes: set[tuple[str, str]] = field(default_factory=set)
     victims_paid: int = 0  # minor units the victims sent to the fraud account
+    victim_accounts: set[str] = field(default_factory=set)  # normalised values of who paid
     revoked: bool = False
+    return_ordered: bool = False  # a sanctioned `return` follows the report
+    extended: bool = False  # a sanctioned `extend` follows the report
 
     @property
     def records(self) -> list[tuple[str, dict[str, Any]]]:
@@ -194,8 +251,17 @@ class Scenario:
 
 
 def bank_ack(command: dict[str, Any], rng: random.Random, at: float) -> dict[str, Any]:
-    """What a simulated bank answers to a command: most holds land, some come too late."""
-    status, held = "applied", 0
+    """What a simulated bank answers to a command: most holds land, some come too late;
+    a return of funds is always carried out in full (`returned`, `amount_returned`)."""
+    if command["type"] == "return_funds":
+        return {
+            "command_id": command["command_id"],
+            "bank_id": command["bank_id"],
+            "status": "returned",
+            "amount_returned": int(command["amount"]),
+            "at": format_rfc3339(at),
+        }
+    status, held = "applied", 0  # releases and extends are applied, holding nothing
     if command["type"] == "hold_transfer":
         if rng.random() < 0.15:
             status = "too_late"  # the money had already left the bank
@@ -281,14 +347,22 @@ class Simulator:
         )
 
     def fraud_case(
-        self, scheme: str, now: float, follow_up: bool = True, revoke: bool = False
+        self,
+        scheme: str,
+        now: float,
+        follow_up: bool = True,
+        revoke: bool = False,
+        give_back: bool = False,
+        extend: bool = False,
     ) -> Scenario:
         """Victims pay a fraud account; part of the money moves on to a mule; police report it.
 
-        Reports come in the forms people write (`8 701 ...`, lower-case grouped IBANs).
-        With `follow_up`, after the report the mule moves money on once more (a suspect two
-        hops out) and one more victim pays the reported account (a forward match). With
-        `revoke`, the police withdraw the report a few seconds later (reported in error).
+        Reports come in the forms people write (`8 701 ...`, lower-case grouped IBANs), with
+        the victims who paid before it and what each lost. With `follow_up`, after the report
+        the mule moves money on once more (a suspect two hops out) and one more victim pays
+        the reported account (a forward match). With `revoke`, the police withdraw the report
+        a few seconds later (reported in error); with `give_back`, a prosecutor's sanction
+        orders the held money returned; with `extend`, one extends the holds by 30 days.
         """
         report_id = self._next_report_id()
         case = self._report_serial + self._case_base
@@ -318,16 +392,18 @@ class Simulator:
         scenario.expected_freezes.add((fraud["bank_id"], fraud["value"]))
         scenario.expected_freezes.add((mule["bank_id"], mule["value"]))
         victims = self.rng.sample(self.customers, 4)
-        for minutes_ago, victim in zip((50, 20, 1), victims, strict=False):
+        lost: list[dict[str, Any]] = []
+        for minutes_ago, payer in zip((50, 20, 1), victims, strict=False):
             amount = self.rng.randint(100_000, 2_000_000) * 100
             scenario.victims_paid += amount
-            scenario.add_transfer(0.0, self._pay(victim, fraud, amount, now - minutes_ago * 60))
+            lost.append(victim(payer, amount))
+            scenario.victim_accounts.add(payer["value"])
+            scenario.add_transfer(0.0, self._pay(payer, fraud, amount, now - minutes_ago * 60))
         # The fraudster moves money on to a mule before the report arrives.
         moved = self.rng.randint(50_000, 500_000) * 100
         scenario.add_transfer(0.0, self._pay(fraud, mule, moved, now - 5 * 60))
-        scenario.steps.append(
-            Step(1.0, "report", report(report_id, [reported], now + 1.0, scheme, self.keys))
-        )
+        filed = report(report_id, [reported], now + 1.0, scheme, self.keys, victims=lost)
+        scenario.steps.append(Step(1.0, "report", filed))
         if follow_up:
             # After the report the mule sends money on again: the platform follows it a hop further.
             mule2_code = self.rng.choice(list(BANKS))
@@ -338,10 +414,26 @@ class Simulator:
             # A victim who has not heard yet pays the reported account: a forward match.
             late = self.rng.randint(100_000, 2_000_000) * 100
             scenario.victims_paid += late
+            scenario.victim_accounts.add(victims[3]["value"])
             scenario.add_transfer(4.0, self._pay(victims[3], fraud, late, now + 4.0))
+        if extend:
+            until = now + 30 * 86_400.0
+            scenario.extended = True
+            scenario.steps.append(
+                Step(
+                    EXTEND_AT,
+                    "report",
+                    order(report_id, "extend", now + EXTEND_AT, self.keys, until),
+                )
+            )
         if revoke:
             scenario.steps.append(
-                Step(8.0, "report", revocation(report_id, now + 8.0, keys=self.keys))
+                Step(REVOKE_AT, "report", revocation(report_id, now + REVOKE_AT, keys=self.keys))
+            )
+        elif give_back:
+            scenario.return_ordered = True
+            scenario.steps.append(
+                Step(RETURN_AT, "report", order(report_id, "return", now + RETURN_AT, self.keys))
             )
         return scenario
 

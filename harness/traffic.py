@@ -2,8 +2,10 @@
 
 The engine behind `antifraud demo` and `antifraud simulate` (the records themselves come from
 `antifraud.harness.simulation`): innocent transfers at a steady rate, a fraud case of each
-scheme in turn (victims pay, the money moves on to a mule, the police report it), and a bank
-desk that acknowledges every command it is handed, as the banks' integrations do.
+scheme in turn (victims pay, the money moves on to a mule, the police report it, and may
+later withdraw the report or, on a prosecutor's sanction, extend the holds or order the money
+returned), and a bank desk that acknowledges every command it is handed, as the banks'
+integrations do.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ class Counts:
     transfers: int = 0  # every transfer sent, innocent or not
     reports: int = 0
     revocations: int = 0
+    returns: int = 0  # sanctioned return orders
+    extensions: int = 0  # sanctioned extend orders
     bad_records: int = 0
     cases: int = 0
     failed_sends: int = 0
@@ -61,11 +65,28 @@ class Producer:
         await self.client.stop()
 
 
+def police_follow_up(
+    index: int, revoke_every: int = 0, return_every: int = 0, extend_case: int = 0
+) -> str | None:
+    """What the police do after case `index`'s report (cases count from 1): "revoke" every
+    `revoke_every`-th case; else "return" every `return_every`-th from the first on (1, 1 +
+    `return_every`, ...); else "extend" case `extend_case`; else nothing. 0 turns any off."""
+    if revoke_every and index % revoke_every == 0:
+        return "revoke"
+    if return_every and (index - 1) % return_every == 0:
+        return "return"
+    if index == extend_case:
+        return "extend"
+    return None
+
+
 class Traffic:
     """Paced traffic: `rate` transfers a second, a fraud case every `fraud_every` transfers.
 
     Every `revoke_every`-th case is withdrawn by the police a few seconds after its report
-    (reported in error), and every `bad_every`-th case is followed by one record the
+    (reported in error); of the others, every `return_every`-th from the first on gets a
+    sanctioned order to return its held money, and case `extend_case` one to extend its
+    holds (`police_follow_up`). Every `bad_every`-th case is followed by one record the
     platform must dead-letter (a mistyped IBAN, a forged report signature). 0 turns any off.
     """
 
@@ -79,6 +100,8 @@ class Traffic:
         fraud_every: int,
         revoke_every: int = 0,
         bad_every: int = 0,
+        return_every: int = 0,
+        extend_case: int = 0,
     ) -> None:
         self.producer = producer
         self.topics = topics
@@ -88,6 +111,8 @@ class Traffic:
         self.fraud_every = fraud_every
         self.revoke_every = revoke_every
         self.bad_every = bad_every
+        self.return_every = return_every
+        self.extend_case = extend_case
         self.cases: list[Scenario] = []
         self.bad_keys: dict[str, str] = {}  # key of a record sent to be rejected -> expected code
         self._due: list[tuple[float, int, str, dict[str, Any], Scenario | None]] = []
@@ -122,14 +147,21 @@ class Traffic:
     async def finish_cases(self) -> None:
         """Send what the cases still owe now, so every case reaches its report.
 
-        Pending revocations are dropped (their cases count as not revoked): a revocation
-        rushed ahead of its case's last transfers would make the case's expected
-        commands depend on arrival order.
+        The police's pending follow-ups are dropped (their cases count as not revoked, not
+        returned, not extended): a revocation rushed ahead of its case's last transfers
+        would make the case's expected commands depend on arrival order, and a return
+        rushed ahead of the banks' acks would find no money held yet.
         """
         while self._due:
             _, _, kind, record, case = heapq.heappop(self._due)
-            if kind == "report" and record.get("action") == "revoke" and case is not None:
-                case.revoked = False
+            action = record.get("action")
+            if kind == "report" and action != "report" and case is not None:
+                if action == "revoke":
+                    case.revoked = False
+                elif action == "return":
+                    case.return_ordered = False
+                else:
+                    case.extended = False
                 continue
             await self._send(kind, record, case)
 
@@ -141,8 +173,14 @@ class Traffic:
         self.counts.cases += 1
         index = self.counts.cases
         scheme = list(SCHEMES)[(index - 1) % len(SCHEMES)]
-        revoke = bool(self.revoke_every) and index % self.revoke_every == 0
-        case = self.simulator.fraud_case(scheme, time.time(), revoke=revoke)
+        follow_up = police_follow_up(index, self.revoke_every, self.return_every, self.extend_case)
+        case = self.simulator.fraud_case(
+            scheme,
+            time.time(),
+            revoke=follow_up == "revoke",
+            give_back=follow_up == "return",
+            extend=follow_up == "extend",
+        )
         self.cases.append(case)
         for step in case.steps:
             heapq.heappush(
@@ -170,6 +208,10 @@ class Traffic:
             self.counts.transfers += 1
         elif record.get("action") == "revoke":
             self.counts.revocations += 1
+        elif record.get("action") == "return":
+            self.counts.returns += 1
+        elif record.get("action") == "extend":
+            self.counts.extensions += 1
         else:
             self.counts.reports += 1
         if case is not None and kind == "report":
@@ -177,7 +219,8 @@ class Traffic:
 
 
 class BankDesk:
-    """The banks' side of the loop: each command is acknowledged once, after a short delay."""
+    """The banks' side of the loop: each command is acknowledged once, after a short delay
+    (`bank_ack`: holds and freezes `applied` or `too_late`, returns of funds `returned`)."""
 
     def __init__(self, producer: Producer, topics: Topics, counts: Counts, seed: int = 11) -> None:
         self.producer = producer
