@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from antifraud.core.identifiers import mask
 from antifraud.harness.simulation import Scenario
+from antifraud.tools.demo.screen import masked, tenge
 
 
 @dataclass
@@ -38,8 +40,57 @@ def held_transfers(seen: Seen) -> dict[tuple[str, str], int]:
     return out
 
 
+def returns_by_report(seen: Seen) -> dict[str, list[dict[str, Any]]]:
+    """The `return_funds` commands seen (one per command id), by each report they name."""
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for command in seen.of_type("return_funds"):
+        for report_id in command.get("report_ids") or []:
+            out[str(report_id)].append(command)
+    return dict(out)
+
+
+def returned_twice(seen: Seen) -> list[str]:
+    """Held money returned more than once (masked, one line each): a transfer's money by more
+    than one `return_funds`, the same hold or freeze (`returns`) to the same beneficiary more
+    than once, or more than a hold's transfer from it. The demo's banks never answer `failed`,
+    so no return is ever re-issued under a new id: any second command is a double return."""
+    by_transfer: dict[tuple[str, str], list[str]] = defaultdict(list)
+    by_source: dict[tuple[str, str, str, str], list[str]] = defaultdict(list)
+    from_hold: dict[str, int] = defaultdict(int)
+    for command in seen.of_type("return_funds"):
+        command_id, source = str(command.get("command_id")), str(command.get("returns"))
+        ref = command.get("transfer")
+        if ref:
+            by_transfer[(str(ref.get("bank_id")), str(ref.get("transfer_id")))].append(command_id)
+            from_hold[source] += int(command.get("amount", 0))
+        beneficiary = command.get("beneficiary") or {}
+        account = beneficiary.get("account") or {}
+        kind, value = str(account.get("kind")), str(account.get("value"))
+        by_source[(source, str(beneficiary.get("bank_id")), kind, value)].append(command_id)
+    problems = [
+        f"transfer {transfer_id} (sent by {bank}) returned by {len(ids)} return_funds commands"
+        for (bank, transfer_id), ids in sorted(by_transfer.items())
+        if len(ids) > 1
+    ]
+    problems += [
+        f"the money held by command {source[:12]} returned {len(ids)} times to"
+        f" {masked({'kind': kind, 'value': value})} at {bank}"
+        for (source, bank, kind, value), ids in sorted(by_source.items())
+        if len(ids) > 1
+    ]
+    for source, amount in sorted(from_hold.items()):
+        hold = seen.commands.get(source)
+        if hold is not None and amount > int(hold.get("amount", 0)):
+            problems.append(
+                f"{tenge(amount)} KZT returned from hold {source[:12]}, which held at most"
+                f" {tenge(int(hold.get('amount', 0)))} KZT"
+            )
+    return problems
+
+
 def contract_problems(cases: list[Scenario], seen: Seen) -> list[str]:
-    """What the contract promised for each case and was not seen (masked, one line each)."""
+    """What the contract promised for each case and was not seen, and money returned twice
+    (masked, one line each)."""
     holds = {
         (c.get("bank_id"), (c.get("transfer") or {}).get("bank_id"), c["transfer"]["transfer_id"])
         for c in seen.of_type("hold_transfer")
@@ -50,6 +101,7 @@ def contract_problems(cases: list[Scenario], seen: Seen) -> list[str]:
         for c in seen.of_type("freeze_account")
     }
     released = {str(c.get("releases")) for c in seen.of_type("release")}
+    returned = returns_by_report(seen)
     problems = []
     for case in cases:
         for bank, sender, transfer_id in sorted(case.expected_holds - holds):
@@ -71,4 +123,6 @@ def contract_problems(cases: list[Scenario], seen: Seen) -> list[str]:
                     f"{case.report_id} was revoked but {len(unreleased)} of the {len(caused)}"
                     " commands it caused were not released"
                 )
-    return problems
+        if case.return_ordered and not returned.get(case.report_id):
+            problems.append(f"{case.report_id}: a return was ordered but no return_funds came")
+    return problems + returned_twice(seen)

@@ -7,7 +7,7 @@ from typing import Any
 
 from antifraud.harness.simulation import SCHEMES, Scenario
 from antifraud.harness.traffic import Counts
-from antifraud.tools.demo.screen import COLUMNS, Screen, clock, command_row, masked
+from antifraud.tools.demo.screen import COLUMNS, Screen, clock, command_row, masked, tenge
 
 
 class Narrator:
@@ -33,20 +33,36 @@ class Narrator:
             "the police report the account (written the way people write it), the mule sends"
         )
         screen.line(
-            "money on again and one more victim pays. Every 5th report is withdrawn by the police."
+            "money on again and one more victim pays. Every 5th report is withdrawn by the police;"
+        )
+        screen.line("for every other case a prosecutor's sanction orders the money returned: held")
+        screen.line(
+            "transfers go back to their senders, frozen money to the victims the report names."
         )
         screen.line(
-            "Banks acknowledge each command (most holds applied, some too late). Accounts are"
+            "Banks acknowledge each command (most holds applied, some too late, every return"
         )
-        screen.line("shown masked to their last four characters.")
+        screen.line("carried out). Accounts are shown masked to their last four characters.")
         screen.line()
         screen.row([name for name, _ in COLUMNS], "bold")
 
     def report(self, case: Scenario, record: dict[str, Any]) -> None:
-        if record.get("action") == "revoke":
+        action = record.get("action")
+        reference = (record.get("sanction") or {}).get("reference", "?")
+        if action == "revoke":
             text = (
                 f"police withdraw report {case.report_id} (made in error):"
                 " what it alone caused must be released"
+            )
+        elif action == "return":
+            text = (
+                f"prosecutor's sanction {reference}: police order the money held for"
+                f" {case.report_id} returned ({tenge(case.victims_paid)} KZT paid by its victims)"
+            )
+        elif action == "extend":
+            text = (
+                f"prosecutor's sanction {reference}: police extend the holds and freezes of"
+                f" {case.report_id} to {str(record.get('until', '?'))[:10]}"
             )
         else:
             text = (
@@ -79,7 +95,7 @@ class Narrator:
             f"  .. {elapsed:.0f} s: {counts.transfers} transfers,"
             f" {counts.reports} police reports, {commands} commands,"
             f" {sum(acks.values())} bank acks ({acks['applied']} applied,"
-            f" {acks['too_late']} too late)",
+            f" {acks['too_late']} too late, {acks['returned']} returned)",
             "dim",
         )
 

@@ -16,7 +16,7 @@ COLUMNS = (
     ("bank", 11),
     ("account", 25),
     ("amount KZT", 16),
-    ("reason", 16),
+    ("reason", 17),
     ("hop", 3),
     ("report", 0),
 )
@@ -45,6 +45,8 @@ class Screen:
         "hold_transfer": "33",
         "freeze_account": "31",
         "release": "32",
+        "extend": "34",
+        "return_funds": "1;32",
         "dead": "35",
         "note": "36",
         "dim": "2",
@@ -81,7 +83,7 @@ class Screen:
 
 def command_row(command: dict[str, Any], repeat: bool) -> list[str]:
     kind = str(command.get("type", "?"))
-    if kind == "hold_transfer":
+    if kind in ("hold_transfer", "return_funds"):
         amount = tenge(int(command.get("amount", 0)))
     elif command.get("amount_limit"):
         amount = "<= " + tenge(int(command["amount_limit"]))
@@ -93,6 +95,9 @@ def command_row(command: dict[str, Any], repeat: bool) -> list[str]:
         kind = {"hold_transfer": "release hold", "freeze_account": "release freeze"}.get(
             str(command.get("released_type")), kind
         )
+    elif kind == "return_funds":
+        # Where the money goes: the held transfer's sender, or a victim of the frozen account.
+        report += f" to {masked((command.get('beneficiary') or {}).get('account'))}"
     return [
         clock(),
         kind,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
+from typing import Any
 
 from antifraud.harness.simulation import SCHEMES, Scenario
 from antifraud.harness.traffic import Counts
-from antifraud.tools.demo.contract import Seen, contract_problems, held_transfers
+from antifraud.tools.demo.contract import Seen, contract_problems, held_transfers, returns_by_report
 from antifraud.tools.demo.screen import Screen, tenge
 
 
@@ -19,6 +20,7 @@ def worker_figures(text: str) -> dict[str, float]:
         "antifraud_acks_total",
         "antifraud_held_amount_tenge_total",
         "antifraud_escaped_amount_tenge_total",
+        "antifraud_returned_amount_tenge_total",
         "antifraud_overdue_commands_total",
     }
     out: dict[str, float] = dict.fromkeys(wanted, 0.0)
@@ -30,6 +32,12 @@ def worker_figures(text: str) -> dict[str, float]:
             with contextlib.suppress(ValueError):
                 out[name] += float(line.rsplit(" ", 1)[1])
     return out
+
+
+def beneficiary(command: dict[str, Any]) -> str | None:
+    """The normalised account value a `return_funds` pays."""
+    value = ((command.get("beneficiary") or {}).get("account") or {}).get("value")
+    return str(value) if value is not None else None
 
 
 def summary_lines(
@@ -45,6 +53,12 @@ def summary_lines(
     `to_watchlist`: report id -> seconds from sending it to its entry in a bank's replica.
     """
     held = held_transfers(seen)
+    returns = seen.of_type("return_funds")
+    by_report = returns_by_report(seen)
+    ordered = sum(1 for c in cases if c.return_ordered)
+    returned = sum(1 for c in cases if by_report.get(c.report_id))
+    victims = set().union(*(c.victim_accounts for c in cases))
+    to_victims = sum(int(c.get("amount", 0)) for c in returns if beneficiary(c) in victims)
     acks = counts.acks
     planted = sum(1 for d in seen.dead_letters if d.get("_planted"))
     revoked = sum(1 for c in cases if c.revoked)
@@ -63,9 +77,24 @@ def summary_lines(
         ("freezes", f"{len(seen.of_type('freeze_account'))}"),
         ("releases", f"{len(seen.of_type('release'))}"),
         (
+            "extends",
+            f"{len(seen.of_type('extend'))} (on {counts.extensions} sanctioned extend orders)",
+        ),
+        (
             "tenge held",
             f"{tenge(sum(held.values()))} KZT on {len(held)} transfers"
             " (a transfer held at both its banks counts once; released holds excluded)",
+        ),
+        (
+            "cases returned",
+            f"{returned} of the {ordered} whose return a prosecutor sanctioned"
+            f" ({counts.returns} return orders sent)",
+        ),
+        (
+            "tenge returned",
+            f"{tenge(sum(int(c.get('amount', 0)) for c in returns))} KZT by {len(returns)}"
+            f" return_funds commands, {tenge(to_victims)} KZT of it to the victims"
+            " (a held transfer goes back to its sender, frozen money to the report's victims)",
         ),
         (
             "distinct command ids",
@@ -73,7 +102,8 @@ def summary_lines(
         ),
         (
             "bank acks sent",
-            f"{sum(acks.values())} ({acks['applied']} applied, {acks['too_late']} too late)",
+            f"{sum(acks.values())} ({acks['applied']} applied, {acks['too_late']} too late,"
+            f" {acks['returned']} returned)",
         ),
         (
             "dead letters seen",
@@ -93,6 +123,7 @@ def summary_lines(
                 f" {f['antifraud_acks_total']:.0f} acks recorded,"
                 f" {f['antifraud_held_amount_tenge_total']:,.2f} KZT held per bank acks,"
                 f" {f['antifraud_escaped_amount_tenge_total']:,.2f} KZT escaped,"
+                f" {f['antifraud_returned_amount_tenge_total']:,.2f} KZT returned,"
                 f" {f['antifraud_dead_letters_total']:.0f} dead letters",
             )
         )
@@ -119,16 +150,19 @@ def summary_lines(
 
 
 def verdict(cases: list[Scenario], seen: Seen) -> tuple[str, list[str]]:
-    """The contract check's line, and the promised commands that were not seen."""
+    """The contract check's line, and the promises that were not kept: commands not seen,
+    money returned twice."""
     problems = contract_problems(cases, seen)
     if not cases:
         return "no fraud case ran", problems
     if problems:
-        return f"{len(problems)} promised commands NOT seen:", problems
+        return f"{len(problems)} promises NOT kept:", problems
     revoked = any(c.revoked for c in cases)
+    returned = any(c.return_ordered for c in cases)
     return (
         f"every case got each hold and freeze the contract promises"
         f"{'; revoked cases fully released' if revoked else ''}"
+        f"{'; returned cases got their return_funds, no money returned twice' if returned else ''}"
     ), problems
 
 

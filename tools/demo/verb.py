@@ -92,6 +92,8 @@ class Demo:
             self.fraud_every,
             revoke_every=5,
             bad_every=4,
+            return_every=2,
+            extend_case=2,
         )
         desk = BankDesk(producer, topics, self.counts)
         self.watch = watch = Watch(topics, self.narrator, desk, traffic.bad_keys.__contains__)

@@ -30,7 +30,7 @@ class WatchlistTimer:
         await asyncio.to_thread(self.replica.wait_ready, timeout)
 
     def on_report(self, case: Scenario, record: dict[str, Any]) -> None:
-        if record.get("action") == "revoke" or not case.account:
+        if record.get("action") != "report" or not case.account:
             return
         if case.report_id not in self.to_entry:
             self.pending.setdefault(case.report_id, (time.monotonic(), case.account))

@@ -1,11 +1,12 @@
-"""The demo's contract check: each case's promised holds and freezes, and full releases."""
+"""The demo's contract check: each case's promised holds and freezes, full releases, and
+returns of funds: one at least for each case ordered returned, no money returned twice."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from antifraud.harness.simulation import Scenario
-from antifraud.tools.demo.contract import Seen, contract_problems, held_transfers
+from antifraud.tools.demo.contract import Seen, contract_problems, held_transfers, returned_twice
 
 IBAN = "KZ86125KZT5004100100"
 
@@ -88,3 +89,70 @@ def test_a_revoked_case_must_have_released_every_command_it_caused() -> None:
     ]
     fully = seen(*caused, release("r1", "h1"), release("r2", "h2"), release("r3", "f1"))
     assert contract_problems([case(revoked=True)], fully) == []
+
+
+def give_back(
+    command_id: str,
+    source: str,
+    amount: int,
+    to: str = IBAN,
+    transfer_id: str | None = None,
+    report_id: str = "R-1",
+) -> dict[str, Any]:
+    command: dict[str, Any] = {
+        "command_id": command_id,
+        "type": "return_funds",
+        "bank_id": "CASPKZKA",
+        "returns": source,
+        "amount": amount,
+        "beneficiary": {"account": {"kind": "iban", "value": to}, "bank_id": "CASPKZKA"},
+        "report_ids": [report_id],
+    }
+    if transfer_id:
+        command["transfer"] = {"bank_id": "CASPKZKA", "transfer_id": transfer_id}
+    return command
+
+
+def returned_case() -> Scenario:
+    return Scenario(report_id="R-1", return_ordered=True)
+
+
+def test_a_case_whose_return_was_ordered_must_get_a_return_funds() -> None:
+    nothing = seen(give_back("x1", "f9", 100, report_id="R-9"))
+    assert contract_problems([returned_case()], nothing) == [
+        "R-1: a return was ordered but no return_funds came"
+    ]
+    assert contract_problems([returned_case()], seen(give_back("x1", "f1", 100))) == []
+    assert contract_problems([Scenario(report_id="R-1")], Seen()) == []  # none ordered
+
+
+def test_a_freeze_may_pay_several_victims_but_each_only_once() -> None:
+    other = "KZ20722KZT0000000009"
+    split = seen(give_back("x1", "f1", 100), give_back("x2", "f1", 50, to=other))
+    assert returned_twice(split) == []
+    twice = seen(give_back("x1", "f1", 100), give_back("x2", "f1", 100))
+    assert returned_twice(twice) == [
+        "the money held by command f1 returned 2 times to iban:****************0100 at CASPKZKA"
+    ]
+    assert IBAN not in "".join(returned_twice(twice))
+
+
+def test_a_transfer_is_returned_once_from_one_bank_and_never_beyond_its_hold() -> None:
+    holds = [
+        hold("h1", "HSBKKZKX", "CASPKZKA", "T-1", 500),
+        hold("h2", "CASPKZKA", "CASPKZKA", "T-1", 500),
+    ]
+    once = seen(*holds, give_back("x1", "h2", 500, transfer_id="T-1"))
+    assert returned_twice(once) == []
+    from_both = seen(
+        *holds,
+        give_back("x1", "h2", 500, transfer_id="T-1"),
+        give_back("x2", "h1", 500, transfer_id="T-1"),
+    )
+    assert returned_twice(from_both) == [
+        "transfer T-1 (sent by CASPKZKA) returned by 2 return_funds commands"
+    ]
+    beyond = seen(*holds, give_back("x1", "h2", 501, transfer_id="T-1"))
+    assert returned_twice(beyond) == ["5.01 KZT returned from hold h2, which held at most 5.00 KZT"]
+    # and the contract check says so too
+    assert contract_problems([returned_case()], from_both) == returned_twice(from_both)

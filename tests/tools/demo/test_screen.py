@@ -50,3 +50,32 @@ def test_a_freeze_shows_its_limit_and_a_release_what_it_releases() -> None:
     release = command_row({"type": "release", "released_type": "hold_transfer"}, repeat=False)
     assert release[1] == "release hold" and release[4] == "-"
     assert tenge(1) == "0.01"
+
+
+def test_a_return_row_shows_the_amount_and_whom_it_goes_to_masked() -> None:
+    row = command_row(
+        {
+            "type": "return_funds",
+            "bank_id": "CASPKZKA",
+            "account": {"kind": "phone", "value": "+77011234567"},
+            "amount": 250_000_00,
+            "beneficiary": {
+                "account": {"kind": "iban", "value": "KZ86125KZT5004100100"},
+                "bank_id": "CASPKZKA",
+            },
+            "reason": "return_sanctioned",
+            "hop": 0,
+            "report_ids": ["R-1"],
+        },
+        repeat=False,
+    )
+    assert row[1:] == [
+        "return_funds",
+        "CASPKZKA",
+        "phone:********4567",
+        "250,000.00",
+        "return_sanctioned",
+        "0",
+        "R-1 to iban:****************0100",
+    ]
+    assert len(row[5]) <= dict(COLUMNS)["reason"]
