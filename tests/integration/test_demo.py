@@ -81,6 +81,19 @@ def test_demo_sees_every_promised_command(demo_output: tuple[int, str]) -> None:
     assert timed and 1 <= int(timed.group(1)) <= cases, to_watchlist
 
 
+def test_demo_returns_money_to_victims_on_a_sanctioned_order(demo_output: tuple[int, str]) -> None:
+    _, output = demo_output
+    assert "police order the money held for" in output, output[-3000:]
+    assert rows(output, "return_funds"), output[-3000:]
+    assert int(summary_value(output, "cases returned").split()[0]) >= 1
+    returned = summary_value(output, "tenge returned")
+    assert float(returned.split(" KZT")[0].replace(",", "")) > 0, returned
+    acks = re.search(r"(\d+) returned\)", summary_value(output, "bank acks sent"))
+    assert acks and int(acks.group(1)) >= 1, summary_value(output, "bank acks sent")
+    check = summary_value(output, "contract check")
+    assert check.endswith("returned cases got their return_funds, no money returned twice"), check
+
+
 def test_demo_never_shows_a_whole_account_number(demo_output: tuple[int, str]) -> None:
     _, output = demo_output
     assert not re.search(r"\d{10,}", output), "a 10+ digit run (card, phone or account number)"
