@@ -113,9 +113,9 @@ async def _status_changed(key: bytes, files: Staged[CaseFile], returns: int) -> 
     """Write the case's status if the batch (or time) changed it: the latest, once."""
     case = files[key]
     now = time.time()
-    status = case_status(case_facts(case), now)
+    status, changed = _status_at(case, now)
     _schedule.note(key, next_change(case, now), status["status"])
-    if _settled(status) == case.status:
+    if not changed:
         return []
     case.status = _settled(status)
     files.changed(key)
@@ -126,6 +126,12 @@ async def _status_changed(key: bytes, files: Staged[CaseFile], returns: int) -> 
         returns,
     )
     return [await write_case_status(case.report_id, status)]
+
+
+def _status_at(case: CaseFile, now: float) -> tuple[dict[str, Any], bool]:
+    """The case's status at `now`, and whether it differs from the one last written."""
+    status = case_status(case_facts(case), now)
+    return status, _settled(status) != case.status
 
 
 def _settled(status: dict[str, Any]) -> dict[str, Any]:
@@ -180,8 +186,8 @@ async def _schedule_from_table(now: float) -> None:
             raw = cases.get(key)
             if raw is not None:
                 case = load_case(raw, key.decode())
-                status = case_status(case_facts(case), now)
-                due = now if _settled(status) != case.status else next_change(case, now)
+                status, changed = _status_at(case, now)
+                due = now if changed else next_change(case, now)
                 _schedule.note_from_table(key, due, status["status"])
             if n % REBUILD_STEP == 0:
                 await asyncio.sleep(0)
