@@ -176,13 +176,15 @@ def order(
     keys: dict[str, bytes] | None = None,
     until: float | None = None,
     issuer: str = "ALM-PD-CYBER",
+    sanctioned: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """A sanctioned `extend` (until `until`) or `return` of report `report_id`, issued at `at`
-    by the unit that filed the report, signed like every police record."""
+    by the unit that filed the report, signed like every police record. Its sanction is
+    `sanctioned`, or one derived from the report id."""
     body: dict[str, Any] = {
         "report_id": report_id,
         "action": action,
-        "sanction": sanction(report_id, at - 60.0),
+        "sanction": sanctioned or sanction(report_id, at - 60.0),
         "reported_at": format_rfc3339(at),
         "issuer": issuer,
     }

@@ -27,10 +27,17 @@ from typing import Any
 import orjson
 import pytest
 
-from antifraud.core.signatures import sign_report
 from antifraud.core.timestamps import format_rfc3339
 from antifraud.harness.kafka_io import TopicLog, blocking_producer
-from antifraud.harness.simulation import identifier, make_iban, make_phone, report, transfer
+from antifraud.harness.simulation import (
+    identifier,
+    make_iban,
+    make_phone,
+    order,
+    report,
+    transfer,
+    victim,
+)
 from antifraud.harness.worker_process import WorkerProcess
 from antifraud.streams.settings import broker_url
 from tests.integration.apache_kafka import ApacheKafka, java_available
@@ -68,10 +75,6 @@ def worker_env() -> dict[str, str]:
         "ANTIFRAUD_ACK_SLA_SECONDS": "3600",
         "ANTIFRAUD_REPORT_KEYS": ",".join(f"{k}={v.decode()}" for k, v in KEYS.items()),
     }
-
-
-def signed(record: dict[str, Any]) -> dict[str, Any]:
-    return sign_report(record, "k", KEYS["k"])
 
 
 @dataclass
@@ -226,15 +229,11 @@ def test_returns_move_money_once_through_three_kill_9(kafka: ApacheKafka, tmp_pa
         police.start()
         now = time.time()
         for case in cases:
-            record = report(
-                case.report_id, [identifier("phone", case.mule, HALYK)], now, issuer=ISSUER
-            )
-            record["victims"] = [
-                {"account": identifier("iban", iban, CASPI), "amount_lost": sent + more, "currency": "KZT"}
-                for iban, sent, more in case.victims
-            ]  # fmt: skip
+            lost = [victim(identifier("iban", iban, CASPI), sent + more) for iban, sent, more in case.victims]  # fmt: skip
+            mules = [identifier("phone", case.mule, HALYK)]
+            record = report(case.report_id, mules, now, keys=KEYS, issuer=ISSUER, victims=lost)
             producer.send(
-                TOPICS["reports"], key=case.report_id.encode(), value=orjson.dumps(signed(record))
+                TOPICS["reports"], key=case.report_id.encode(), value=orjson.dumps(record)
             )
             for v, (iban, sent, _) in enumerate(case.victims):
                 tid = f"T-{case.report_id}-{v}"
@@ -262,10 +261,8 @@ def test_returns_move_money_once_through_three_kill_9(kafka: ApacheKafka, tmp_pa
 
         def order_all() -> None:
             for report_id in orders:
-                body = {"report_id": report_id, "action": "return", "sanction": SANCTION, "reported_at": format_rfc3339(time.time()), "issuer": ISSUER}  # fmt: skip
-                producer.send(
-                    TOPICS["reports"], key=report_id.encode(), value=orjson.dumps(signed(body))
-                )
+                body = order(report_id, "return", time.time(), KEYS, issuer=ISSUER, sanctioned=SANCTION)  # fmt: skip
+                producer.send(TOPICS["reports"], key=report_id.encode(), value=orjson.dumps(body))
                 producer.flush(timeout=60)
                 time.sleep(ORDER_PACE)
 

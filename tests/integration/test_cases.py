@@ -10,10 +10,17 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from antifraud.core.signatures import sign_report
 from antifraud.core.timestamps import format_rfc3339
+from antifraud.harness import simulation
 from antifraud.harness.kafka_io import TopicLog
-from antifraud.harness.simulation import identifier, make_iban, make_phone, report, transfer
+from antifraud.harness.simulation import (
+    identifier,
+    make_iban,
+    make_phone,
+    report,
+    signed,
+    transfer,
+)
 from antifraud.harness.worker_process import WorkerProcess
 from tests.integration.bus import Bus, about, conforms
 from tests.integration.conftest import REPORT_KEYS
@@ -35,11 +42,6 @@ SANCTION = {
 WAIT = 60.0  # seconds: a bound for each wait, not a timing assertion
 
 
-def signed(record: dict[str, Any]) -> dict[str, Any]:
-    key_id, secret = next(iter(REPORT_KEYS.items()))
-    return sign_report(record, key_id, secret)
-
-
 def send_report(bus: Bus, record: dict[str, Any]) -> None:
     bus.send(REPORTS, record, key=record["report_id"])
     bus.flush()
@@ -48,24 +50,18 @@ def send_report(bus: Bus, record: dict[str, Any]) -> None:
 def order(
     report_id: str, action: str, *, issuer: str = ISSUER, until: float | None = None
 ) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "report_id": report_id,
-        "action": action,
-        "sanction": SANCTION,
-        "reported_at": format_rfc3339(time.time()),
-        "issuer": issuer,
-    }
-    if until is not None:
-        record["until"] = format_rfc3339(until)
-    return signed(record)
+    return simulation.order(
+        report_id, action, time.time(), REPORT_KEYS, until, issuer, sanctioned=SANCTION
+    )
 
 
 def file_report(bus: Bus, report_id: str, mule: str, victim_iban: str, lost: int) -> None:
-    record = report(report_id, [identifier("phone", mule, HALYK)], time.time(), issuer=ISSUER)
-    record["victims"] = [
-        {"account": identifier("iban", victim_iban, CASPI), "amount_lost": lost, "currency": "KZT"}
-    ]
-    send_report(bus, signed(record))
+    lost_by = simulation.victim(identifier("iban", victim_iban, CASPI), lost)
+    mules = [identifier("phone", mule, HALYK)]
+    filed = report(
+        report_id, mules, time.time(), keys=REPORT_KEYS, issuer=ISSUER, victims=[lost_by]
+    )
+    send_report(bus, filed)
 
 
 def bank_acks(bus: Bus, commands: list[dict[str, Any]], status: str, **amounts: Any) -> None:
@@ -203,7 +199,7 @@ def test_bad_orders_are_dead_lettered_and_change_nothing(
     commands.wait_for(about([mule]), timeout=WAIT)  # the freeze
 
     unsanctioned = {k: v for k, v in order(report_id, "return").items() if k != "sanction"}
-    send_report(bus, {**signed(unsanctioned), "report_id": report_id})
+    send_report(bus, {**signed(unsanctioned, REPORT_KEYS), "report_id": report_id})
     unknown = order(f"R-never-{serial}", "return")
     send_report(bus, unknown)
     for action in ("revoke", "extend", "return"):

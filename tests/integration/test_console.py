@@ -26,8 +26,8 @@ from typing import Any
 import pytest
 
 from antifraud.core.identifiers import mask
-from antifraud.core.signatures import sign_report
 from antifraud.core.timestamps import format_rfc3339
+from antifraud.harness import simulation
 from antifraud.harness.console_process import ConsoleProcess
 from antifraud.harness.simulation import identifier, make_card, make_iban, make_phone, report
 from antifraud.harness.simulation import transfer as transfer_record
@@ -107,10 +107,9 @@ def run_mule_chain(bus: Bus, serial: int) -> tuple[str, dict[str, Any], list[str
     report_id = f"R-console-{serial}"
     commands, statuses = bus.reader(COMMANDS), bus.reader(CASE_STATUS)
     pay(bus, f"T-cv-{serial}", victim, fraud, 5_000_000)
-    record = report(report_id, [plain(fraud)], time.time(), keys=None)
-    record["victims"] = [{"account": victim, "amount_lost": 5_000_000, "currency": "KZT"}]
-    key_id, secret = next(iter(REPORT_KEYS.items()))
-    bus.send(REPORTS, sign_report(record, key_id, secret), key=report_id)
+    lost = [simulation.victim(victim, 5_000_000)]
+    record = report(report_id, [plain(fraud)], time.time(), keys=REPORT_KEYS, victims=lost)
+    bus.send(REPORTS, record, key=report_id)
     bus.flush()
     pay(bus, f"T-c1-{serial}", fraud, mule1, 3_000_000)
     pay(bus, f"T-c2-{serial}", mule1, mule2, 1_000_000)
