@@ -49,6 +49,11 @@ def returns_by_report(seen: Seen) -> dict[str, list[dict[str, Any]]]:
     return dict(out)
 
 
+def beneficiary_account(command: dict[str, Any]) -> dict[str, Any]:
+    """The account a `return_funds` pays (`{}` when the command names none)."""
+    return ((command.get("beneficiary") or {}).get("account")) or {}
+
+
 def returned_twice(seen: Seen) -> list[str]:
     """Held money returned more than once (masked, one line each): a transfer's money by more
     than one `return_funds`, the same hold or freeze (`returns`) to the same beneficiary more
@@ -63,10 +68,10 @@ def returned_twice(seen: Seen) -> list[str]:
         if ref:
             by_transfer[(str(ref.get("bank_id")), str(ref.get("transfer_id")))].append(command_id)
             from_hold[source] += int(command.get("amount", 0))
-        beneficiary = command.get("beneficiary") or {}
-        account = beneficiary.get("account") or {}
+        account = beneficiary_account(command)
         kind, value = str(account.get("kind")), str(account.get("value"))
-        by_source[(source, str(beneficiary.get("bank_id")), kind, value)].append(command_id)
+        bank = str((command.get("beneficiary") or {}).get("bank_id"))
+        by_source[(source, bank, kind, value)].append(command_id)
     problems = [
         f"transfer {transfer_id} (sent by {bank}) returned by {len(ids)} return_funds commands"
         for (bank, transfer_id), ids in sorted(by_transfer.items())

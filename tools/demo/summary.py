@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from typing import Any
 
 from antifraud.harness.simulation import SCHEMES, Scenario
 from antifraud.harness.traffic import Counts
-from antifraud.tools.demo.contract import Seen, contract_problems, held_transfers, returns_by_report
+from antifraud.tools.demo.contract import (
+    Seen,
+    beneficiary_account,
+    contract_problems,
+    held_transfers,
+    returns_by_report,
+)
 from antifraud.tools.demo.screen import Screen, tenge
 
 
@@ -34,12 +39,6 @@ def worker_figures(text: str) -> dict[str, float]:
     return out
 
 
-def beneficiary(command: dict[str, Any]) -> str | None:
-    """The normalised account value a `return_funds` pays."""
-    value = ((command.get("beneficiary") or {}).get("account") or {}).get("value")
-    return str(value) if value is not None else None
-
-
 def summary_lines(
     counts: Counts,
     seen: Seen,
@@ -58,7 +57,9 @@ def summary_lines(
     ordered = sum(1 for c in cases if c.return_ordered)
     returned = sum(1 for c in cases if by_report.get(c.report_id))
     victims = set().union(*(c.victim_accounts for c in cases))
-    to_victims = sum(int(c.get("amount", 0)) for c in returns if beneficiary(c) in victims)
+    to_victims = sum(
+        int(c.get("amount", 0)) for c in returns if beneficiary_account(c).get("value") in victims
+    )
     acks = counts.acks
     planted = sum(1 for d in seen.dead_letters if d.get("_planted"))
     revoked = sum(1 for c in cases if c.revoked)
